@@ -1,0 +1,617 @@
+//! The plugin configuration: what Envoy hands to `on_configure`, validated once into [`Settings`].
+//!
+//! Secrets are not part of it: they come from the Envoy process environment
+//! (`vm_config.environment_variables.host_env_keys`), so they never appear in `/config_dump`.
+
+use std::fmt;
+
+use regex_lite::Regex;
+use serde::Deserialize;
+
+use crate::auth::WebhookAuth;
+use crate::backoff::RetryPolicy;
+use crate::secret::Secret;
+use crate::service::Service;
+
+pub const ENV_CLIENT_ID: &str = "ENRICH_CLIENT_ID";
+pub const ENV_CLIENT_SECRET: &str = "ENRICH_CLIENT_SECRET";
+pub const ENV_WEBHOOK_TOKENS: &str = "ENRICH_WEBHOOK_TOKENS";
+
+/// Customer numbers allowed by default: letters, digits, `-`, `_`. The 1-20 length rule is
+/// checked separately, so a custom pattern cannot widen it.
+pub const DEFAULT_CUSTOMER_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct PluginConfig {
+    /// Path (without query) the filter answers; every other path passes through untouched.
+    pub enrich_path: String,
+    pub auth: AuthConfig,
+    pub customer_number_pattern: String,
+    pub deadline_ms: u64,
+    pub limits: LimitsConfig,
+    pub retry: RetryConfig,
+    pub token: TokenConfig,
+    pub services: ServicesConfig,
+    pub prompt: PromptConfig,
+    /// Adds a `Server-Timing` header with each service's duration to the answer.
+    pub server_timing: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct AuthConfig {
+    /// `false` turns caller authentication off; it must be said explicitly, since an empty token
+    /// list is otherwise refused.
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct LimitsConfig {
+    pub max_body_bytes: usize,
+    pub max_json_depth: usize,
+    pub max_upstream_body_bytes: usize,
+    pub max_list_items: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct RetryConfig {
+    pub max_attempts: u32,
+    pub base_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct TokenConfig {
+    pub cluster: String,
+    pub authority: String,
+    pub path: String,
+    pub scope: String,
+    pub timeout_ms: u64,
+    /// Renew this long before expiry (at most a third of the token's lifetime).
+    pub refresh_margin_ms: u64,
+    pub failure_backoff_ms: u64,
+    pub failure_backoff_max_ms: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ServicesConfig {
+    pub customer_profile: ServiceConfig,
+    pub recent_orders: ServiceConfig,
+    pub open_tickets: ServiceConfig,
+}
+
+/// Per-service overrides; what is left out takes that service's default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct ServiceConfig {
+    pub cluster: Option<String>,
+    pub authority: Option<String>,
+    /// Path and query, with `{customerNumber}` (percent-encoded) and, for orders, `{limit}`.
+    pub path: Option<String>,
+    pub required: Option<bool>,
+    pub timeout_ms: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct PromptConfig {
+    /// Longest upstream value copied into the prompt, in characters.
+    pub max_value_chars: usize,
+    /// Longest prompt, in characters.
+    pub max_chars: usize,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        PluginConfig {
+            enrich_path: "/api/v1/agent-assist/enrich".into(),
+            auth: AuthConfig::default(),
+            customer_number_pattern: DEFAULT_CUSTOMER_PATTERN.into(),
+            deadline_ms: 4500,
+            limits: LimitsConfig::default(),
+            retry: RetryConfig::default(),
+            token: TokenConfig::default(),
+            services: ServicesConfig::default(),
+            prompt: PromptConfig::default(),
+            server_timing: false,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { enabled: true }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_body_bytes: 64 * 1024,
+            max_json_depth: 32,
+            max_upstream_body_bytes: 1024 * 1024,
+            max_list_items: 50,
+        }
+    }
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        let p = RetryPolicy::default();
+        RetryConfig { max_attempts: p.max_attempts, base_backoff_ms: p.base_backoff_ms, max_backoff_ms: p.max_backoff_ms }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        TokenConfig {
+            cluster: "token_service".into(),
+            authority: "token-service".into(),
+            path: "/oauth/token".into(),
+            scope: "customer:read orders:read crm:read".into(),
+            timeout_ms: 2000,
+            refresh_margin_ms: 60_000,
+            failure_backoff_ms: 1000,
+            failure_backoff_max_ms: 10_000,
+        }
+    }
+}
+
+impl Default for PromptConfig {
+    fn default() -> Self {
+        PromptConfig { max_value_chars: 120, max_chars: 1000 }
+    }
+}
+
+/// A refused configuration: which field, and why. Never carries a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid plugin configuration: {}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn refuse(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError { field: field.into(), reason: reason.into() }
+}
+
+/// A path template split at configure time, so building a URL per call is a concatenation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathTemplate {
+    parts: Vec<PathPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PathPart {
+    Literal(String),
+    CustomerNumber,
+    Limit,
+}
+
+impl PathTemplate {
+    fn parse(field: &str, template: &str, allow_limit: bool) -> Result<Self, ConfigError> {
+        if !template.starts_with('/') {
+            return Err(refuse(field, "must start with '/'"));
+        }
+        if let Some(c) = template.chars().find(|c| c.is_control() || c.is_whitespace() || *c == '#' || !c.is_ascii()) {
+            return Err(refuse(field, format!("contains a character not allowed in a URL: {c:?}")));
+        }
+        let mut parts = Vec::new();
+        let mut rest = template;
+        let mut has_customer = false;
+        while let Some(open) = rest.find('{') {
+            let (literal, tail) = rest.split_at(open);
+            if !literal.is_empty() {
+                parts.push(PathPart::Literal(literal.to_owned()));
+            }
+            let close = tail.find('}').ok_or_else(|| refuse(field, "unclosed '{'"))?;
+            let name = tail.get(1..close).unwrap_or_default();
+            match name {
+                "customerNumber" => {
+                    has_customer = true;
+                    parts.push(PathPart::CustomerNumber);
+                }
+                "limit" if allow_limit => parts.push(PathPart::Limit),
+                other => return Err(refuse(field, format!("unknown placeholder {{{other}}}"))),
+            }
+            rest = tail.get(close + 1..).unwrap_or_default();
+        }
+        if rest.contains('}') {
+            return Err(refuse(field, "unmatched '}'"));
+        }
+        if !rest.is_empty() {
+            parts.push(PathPart::Literal(rest.to_owned()));
+        }
+        if !has_customer {
+            return Err(refuse(field, "must contain {customerNumber}"));
+        }
+        Ok(PathTemplate { parts })
+    }
+
+    /// The path for one customer. `encoded_customer` must already be percent-encoded.
+    pub fn render(&self, encoded_customer: &str, limit: u32) -> String {
+        let mut out = String::with_capacity(64);
+        for part in &self.parts {
+            match part {
+                PathPart::Literal(s) => out.push_str(s),
+                PathPart::CustomerNumber => out.push_str(encoded_customer),
+                PathPart::Limit => out.push_str(&limit.to_string()),
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub service: Service,
+    pub cluster: String,
+    pub authority: String,
+    pub path: PathTemplate,
+    pub required: bool,
+    pub timeout_ms: u64,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub cluster: String,
+    pub authority: String,
+    pub path: String,
+    pub scope: String,
+    pub timeout_ms: u64,
+    pub refresh_margin_ms: u64,
+    pub failure_backoff_ms: u64,
+    pub failure_backoff_max_ms: u64,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+/// One settings entry per service, addressed by [`Service`] without indexing.
+#[derive(Debug, Clone)]
+pub struct ServiceSet {
+    pub profile: ServiceSettings,
+    pub orders: ServiceSettings,
+    pub tickets: ServiceSettings,
+}
+
+impl ServiceSet {
+    pub fn get(&self, s: Service) -> &ServiceSettings {
+        match s {
+            Service::Profile => &self.profile,
+            Service::Orders => &self.orders,
+            Service::Tickets => &self.tickets,
+        }
+    }
+}
+
+/// The validated configuration the engine runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub enrich_path: String,
+    pub auth: WebhookAuth,
+    pub customer_pattern: Regex,
+    pub deadline_ms: u64,
+    pub limits: LimitsConfig,
+    pub retry: RetryPolicy,
+    pub token: TokenSettings,
+    pub services: ServiceSet,
+    pub prompt: PromptConfig,
+    pub server_timing: bool,
+}
+
+struct ServiceDefaults {
+    field: &'static str,
+    cluster: &'static str,
+    path: &'static str,
+    required: bool,
+}
+
+const PROFILE_DEFAULTS: ServiceDefaults = ServiceDefaults {
+    field: "services.customerProfile",
+    cluster: "customer_profile",
+    path: "/api/v1/customers/{customerNumber}",
+    required: true,
+};
+const ORDERS_DEFAULTS: ServiceDefaults = ServiceDefaults {
+    field: "services.recentOrders",
+    cluster: "orders",
+    path: "/api/v1/orders?customerId={customerNumber}&limit={limit}&sort=createdDesc",
+    required: false,
+};
+const TICKETS_DEFAULTS: ServiceDefaults = ServiceDefaults {
+    field: "services.openTickets",
+    cluster: "crm",
+    path: "/api/v1/crm/tickets?customerId={customerNumber}&status=open",
+    required: false,
+};
+const DEFAULT_ORDERS_LIMIT: u32 = 5;
+
+fn non_empty(field: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(refuse(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn in_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if value < min || value > max {
+        return Err(refuse(field, format!("must be between {min} and {max}, got {value}")));
+    }
+    Ok(())
+}
+
+fn service_settings(
+    service: Service,
+    cfg: ServiceConfig,
+    d: &ServiceDefaults,
+    deadline_ms: u64,
+) -> Result<ServiceSettings, ConfigError> {
+    let field = d.field;
+    let cluster = cfg.cluster.unwrap_or_else(|| d.cluster.to_owned());
+    non_empty(&format!("{field}.cluster"), &cluster)?;
+    let authority = cfg.authority.unwrap_or_else(|| cluster.clone());
+    non_empty(&format!("{field}.authority"), &authority)?;
+    let is_orders = service == Service::Orders;
+    if cfg.limit.is_some() && !is_orders {
+        return Err(refuse(format!("{field}.limit"), "only services.recentOrders has a limit"));
+    }
+    let limit = cfg.limit.unwrap_or(DEFAULT_ORDERS_LIMIT);
+    in_range(&format!("{field}.limit"), u64::from(limit), 1, 100)?;
+    let path = PathTemplate::parse(&format!("{field}.path"), cfg.path.as_deref().unwrap_or(d.path), is_orders)?;
+    let timeout_ms = cfg.timeout_ms.unwrap_or(deadline_ms);
+    in_range(&format!("{field}.timeoutMs"), timeout_ms, 1, deadline_ms)?;
+    Ok(ServiceSettings {
+        service,
+        cluster,
+        authority,
+        path,
+        required: cfg.required.unwrap_or(d.required),
+        timeout_ms,
+        limit,
+    })
+}
+
+impl Settings {
+    /// Parses and validates the plugin configuration. `env` reads the Envoy process environment;
+    /// it is a parameter so the validation is testable without one.
+    pub fn from_json(bytes: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let text = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { bytes };
+        let mut de = serde_json::Deserializer::from_slice(text);
+        let cfg: PluginConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." || path == "?" { "(root)".to_owned() } else { path };
+            // serde's message for an unknown field lists the expected ones; keep only the cause.
+            let reason = e.inner().to_string();
+            let reason = reason.split(", expected").next().unwrap_or_default().to_owned();
+            refuse(field, reason)
+        })?;
+        Self::validate(cfg, env)
+    }
+
+    fn validate(cfg: PluginConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        if !cfg.enrich_path.starts_with('/') || cfg.enrich_path.contains(['?', '#']) {
+            return Err(refuse("enrichPath", "must be a path starting with '/', without query or fragment"));
+        }
+        // Anchored here so a pattern written without ^...$ still has to match the whole value:
+        // a substring match would let "../" or "?" through around an allowed core.
+        // The raw pattern must compile by itself too, or "a)|(b" would break out of the group.
+        let bad_pattern = |e: regex_lite::Error| refuse("customerNumberPattern", format!("not a valid regular expression: {e}"));
+        Regex::new(&cfg.customer_number_pattern).map_err(bad_pattern)?;
+        let customer_pattern = Regex::new(&format!("^(?:{})$", cfg.customer_number_pattern)).map_err(bad_pattern)?;
+        in_range("deadlineMs", cfg.deadline_ms, 100, 60_000)?;
+        let l = cfg.limits;
+        in_range("limits.maxBodyBytes", l.max_body_bytes as u64, 64, 16 * 1024 * 1024)?;
+        in_range("limits.maxJsonDepth", l.max_json_depth as u64, 2, 128)?;
+        in_range("limits.maxUpstreamBodyBytes", l.max_upstream_body_bytes as u64, 64, 64 * 1024 * 1024)?;
+        in_range("limits.maxListItems", l.max_list_items as u64, 1, 1000)?;
+        in_range("retry.maxAttempts", u64::from(cfg.retry.max_attempts), 1, 10)?;
+        in_range("retry.baseBackoffMs", cfg.retry.base_backoff_ms, 1, 60_000)?;
+        in_range("retry.maxBackoffMs", cfg.retry.max_backoff_ms, cfg.retry.base_backoff_ms, 600_000)?;
+        let t = cfg.token;
+        non_empty("token.cluster", &t.cluster)?;
+        non_empty("token.authority", &t.authority)?;
+        if !t.path.starts_with('/') {
+            return Err(refuse("token.path", "must start with '/'"));
+        }
+        non_empty("token.scope", &t.scope)?;
+        in_range("token.timeoutMs", t.timeout_ms, 1, 60_000)?;
+        in_range("token.failureBackoffMs", t.failure_backoff_ms, 1, 600_000)?;
+        in_range("token.failureBackoffMaxMs", t.failure_backoff_max_ms, t.failure_backoff_ms, 3_600_000)?;
+        in_range("prompt.maxValueChars", cfg.prompt.max_value_chars as u64, 8, 10_000)?;
+        in_range("prompt.maxChars", cfg.prompt.max_chars as u64, 64, 100_000)?;
+
+        let client_id = env(ENV_CLIENT_ID).map(|v| v.trim().to_owned()).unwrap_or_default();
+        if client_id.is_empty() {
+            return Err(refuse(ENV_CLIENT_ID, "environment variable is not set (add it to host_env_keys)"));
+        }
+        let client_secret = Secret::new(env(ENV_CLIENT_SECRET).map(|v| v.trim().to_owned()).unwrap_or_default());
+        if client_secret.is_empty() {
+            return Err(refuse(ENV_CLIENT_SECRET, "environment variable is not set (add it to host_env_keys)"));
+        }
+        let auth = if cfg.auth.enabled {
+            let auth = WebhookAuth::from_list(&env(ENV_WEBHOOK_TOKENS).unwrap_or_default(), true);
+            if auth.token_count() == 0 {
+                return Err(refuse(
+                    ENV_WEBHOOK_TOKENS,
+                    "no webhook token set; set it, or disable caller auth explicitly with auth.enabled=false",
+                ));
+            }
+            auth
+        } else {
+            WebhookAuth::disabled()
+        };
+
+        let deadline = cfg.deadline_ms;
+        let s = cfg.services;
+        let services = ServiceSet {
+            profile: service_settings(Service::Profile, s.customer_profile, &PROFILE_DEFAULTS, deadline)?,
+            orders: service_settings(Service::Orders, s.recent_orders, &ORDERS_DEFAULTS, deadline)?,
+            tickets: service_settings(Service::Tickets, s.open_tickets, &TICKETS_DEFAULTS, deadline)?,
+        };
+        Ok(Settings {
+            enrich_path: cfg.enrich_path,
+            auth,
+            customer_pattern,
+            deadline_ms: deadline,
+            limits: l,
+            retry: RetryPolicy {
+                max_attempts: cfg.retry.max_attempts,
+                base_backoff_ms: cfg.retry.base_backoff_ms,
+                max_backoff_ms: cfg.retry.max_backoff_ms,
+            },
+            token: TokenSettings {
+                cluster: t.cluster,
+                authority: t.authority,
+                path: t.path,
+                scope: t.scope,
+                timeout_ms: t.timeout_ms,
+                refresh_margin_ms: t.refresh_margin_ms,
+                failure_backoff_ms: t.failure_backoff_ms,
+                failure_backoff_max_ms: t.failure_backoff_max_ms,
+                client_id,
+                client_secret,
+            },
+            services,
+            prompt: cfg.prompt,
+            server_timing: cfg.server_timing,
+        })
+    }
+}
+
+/// Settings for tests: defaults, demo credentials, one webhook token.
+#[cfg(test)]
+pub fn test_settings(json: &str) -> Settings {
+    Settings::from_json(json.as_bytes(), &|k| match k {
+        ENV_CLIENT_ID => Some("cognigy-proxy-client".into()),
+        ENV_CLIENT_SECRET => Some("proxy-secret-key".into()),
+        ENV_WEBHOOK_TOKENS => Some("demo-webhook-token".into()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn env_all(k: &str) -> Option<String> {
+        match k {
+            ENV_CLIENT_ID => Some("id".into()),
+            ENV_CLIENT_SECRET => Some("s3cret-value".into()),
+            ENV_WEBHOOK_TOKENS => Some("a,b".into()),
+            _ => None,
+        }
+    }
+
+    fn err(json: &str) -> ConfigError {
+        Settings::from_json(json.as_bytes(), &env_all).unwrap_err()
+    }
+
+    #[test]
+    fn empty_config_means_defaults() {
+        for json in ["", "{}", "  \n"] {
+            let s = Settings::from_json(json.as_bytes(), &env_all).unwrap();
+            assert_eq!(s.enrich_path, "/api/v1/agent-assist/enrich");
+            assert_eq!(s.deadline_ms, 4500);
+            assert!(s.services.profile.required && !s.services.orders.required && !s.services.tickets.required);
+            assert_eq!(s.services.orders.path.render("C%2F1", 5), "/api/v1/orders?customerId=C%2F1&limit=5&sort=createdDesc");
+            assert_eq!(s.services.tickets.path.render("C1", 5), "/api/v1/crm/tickets?customerId=C1&status=open");
+            assert_eq!(s.services.profile.cluster, "customer_profile");
+            assert_eq!(s.token.scope, "customer:read orders:read crm:read");
+            assert_eq!(s.auth.token_count(), 2);
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = err(r#"{"enrichPth": "/x"}"#);
+        assert_eq!(e.field, "enrichPth");
+        assert!(e.reason.contains("unknown field"), "{e}");
+        let e = err(r#"{"services": {"recentOrders": {"limitt": 3}}}"#);
+        assert_eq!(e.field, "services.recentOrders.limitt");
+    }
+
+    #[test]
+    fn wrong_types_and_ranges_are_named() {
+        assert_eq!(err(r#"{"deadlineMs": "fast"}"#).field, "deadlineMs");
+        assert_eq!(err(r#"{"deadlineMs": 5}"#).field, "deadlineMs");
+        assert_eq!(err(r#"{"retry": {"maxAttempts": 0}}"#).field, "retry.maxAttempts");
+        assert_eq!(err(r#"{"customerNumberPattern": "("}"#).field, "customerNumberPattern");
+        assert_eq!(err(r#"{"customerNumberPattern": "a)|(b"}"#).field, "customerNumberPattern");
+        assert_eq!(err(r#"{"services": {"customerProfile": {"limit": 3}}}"#).field, "services.customerProfile.limit");
+        assert_eq!(err(r#"{"services": {"openTickets": {"timeoutMs": 99999}}}"#).field, "services.openTickets.timeoutMs");
+        assert!(err("[1]").reason.contains("invalid"), "{}", err("[1]"));
+        assert_eq!(err("{").field, "(root)");
+    }
+
+    #[test]
+    fn path_templates_are_checked() {
+        for (path, why) in [
+            ("api/{customerNumber}", "start with"),
+            ("/api/v1/customers", "must contain"),
+            ("/api/{customerNumber}/{limit}", "unknown placeholder"),
+            ("/api/{customerNumber", "unclosed"),
+            ("/api/{customerNumber}}", "unmatched"),
+            ("/api/{customerNumber}#x", "not allowed"),
+            ("/api/ {customerNumber}", "not allowed"),
+        ] {
+            let json = format!(r#"{{"services": {{"customerProfile": {{"path": "{path}"}}}}}}"#);
+            let e = err(&json);
+            assert_eq!(e.field, "services.customerProfile.path", "{path}");
+            assert!(e.reason.contains(why), "{path}: {e}");
+        }
+        let s = Settings::from_json(
+            br#"{"services": {"recentOrders": {"path": "/o/{customerNumber}?n={limit}", "limit": 9}}}"#,
+            &env_all,
+        )
+        .unwrap();
+        assert_eq!(s.services.orders.path.render("X", s.services.orders.limit), "/o/X?n=9");
+    }
+
+    #[test]
+    fn customer_pattern_is_anchored() {
+        let s = Settings::from_json(br#"{"customerNumberPattern": "[A-Z0-9]+"}"#, &env_all).unwrap();
+        assert!(s.customer_pattern.is_match("AB12"));
+        assert!(!s.customer_pattern.is_match("../AB12"));
+        assert!(!s.customer_pattern.is_match("AB12?x=1"));
+    }
+
+    #[test]
+    fn secrets_come_from_env_and_are_required() {
+        let only = |keys: &'static [&'static str]| {
+            move |k: &str| if keys.contains(&k) { env_all(k) } else { None }
+        };
+        let e = Settings::from_json(b"{}", &only(&[ENV_CLIENT_SECRET, ENV_WEBHOOK_TOKENS])).unwrap_err();
+        assert_eq!(e.field, ENV_CLIENT_ID);
+        let e = Settings::from_json(b"{}", &only(&[ENV_CLIENT_ID, ENV_WEBHOOK_TOKENS])).unwrap_err();
+        assert_eq!(e.field, ENV_CLIENT_SECRET);
+        let e = Settings::from_json(b"{}", &only(&[ENV_CLIENT_ID, ENV_CLIENT_SECRET])).unwrap_err();
+        assert_eq!(e.field, ENV_WEBHOOK_TOKENS);
+        let s = Settings::from_json(br#"{"auth": {"enabled": false}}"#, &only(&[ENV_CLIENT_ID, ENV_CLIENT_SECRET])).unwrap();
+        assert!(!s.auth.is_enabled());
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let s = Settings::from_json(b"{}", &env_all).unwrap();
+        let dump = format!("{s:?}");
+        assert!(!dump.contains("s3cret-value"));
+        assert!(dump.contains("redacted"));
+    }
+}

@@ -1,0 +1,53 @@
+//! Percent-encoding of caller input placed into upstream URLs.
+
+/// Encodes everything but RFC 3986 unreserved characters, so the result is one path segment or
+/// one query value whatever the input: `/`, `?`, `&`, `#`, `%`, spaces, controls and non-ASCII
+/// can never change the upstream path, query or headers.
+pub fn component(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for &b in input.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b & 0x0f));
+        }
+    }
+    out
+}
+
+fn hex_digit(nibble: u8) -> char {
+    match nibble {
+        0..=9 => char::from(b'0' + nibble),
+        _ => char::from(b'A' + (nibble & 0x0f).saturating_sub(10)),
+    }
+}
+
+/// `application/x-www-form-urlencoded` value encoding (space as `%20`, which every form parser
+/// accepts).
+pub fn form_value(input: &str) -> String {
+    component(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn unreserved_pass_through() {
+        assert_eq!(component("CUST-992847_a.b~"), "CUST-992847_a.b~");
+    }
+
+    #[test]
+    fn everything_structural_is_encoded() {
+        assert_eq!(component("../x"), "..%2Fx");
+        assert_eq!(component("a?b&c#d"), "a%3Fb%26c%23d");
+        assert_eq!(component("%2F"), "%252F");
+        assert_eq!(component("a b\r\n"), "a%20b%0D%0A");
+        assert_eq!(component("é"), "%C3%A9");
+        assert_eq!(component("\0"), "%00");
+    }
+}

@@ -1,0 +1,550 @@
+//! The per-VM engine: every in-flight enrich request of one worker, the callouts they wait on and
+//! the shared token. Host-independent: it takes events (headers, body, callout reply, tick, request
+//! gone) with the current time and returns effects (dispatch this call, answer with this reply).
+//! The host tells it the outcome of a dispatch through [`Engine::dispatched`]; when to wake it is
+//! read from [`Engine::next_wake`].
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use log::{debug, info, warn};
+
+use crate::aggregate::Gathered;
+use crate::auth::AuthFailure;
+use crate::call::{Call, CallReply};
+use crate::config::Settings;
+use crate::encode;
+use crate::error::{EnrichError, Reply, ServiceFailure, TokenFailure, JSON};
+use crate::payload;
+use crate::request::{Phase, Request, SlotState};
+use crate::service::{parse_reply, Service, ServiceData};
+use crate::shared::SharedStore;
+use crate::token::{TokenCache, TokenView};
+
+/// How often a VM whose requests wait for a token fetched by another VM looks for it.
+pub const TOKEN_POLL_MS: u64 = 10;
+
+/// The request line and headers the engine looks at.
+#[derive(Debug, Default, Clone)]
+pub struct RequestHead<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub content_type: Option<&'a str>,
+    pub content_length: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+    pub api_key: Option<&'a str>,
+    pub request_id: Option<&'a str>,
+    pub end_of_stream: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Not ours (or already answered and done): let the request go on through the chain.
+    Continue,
+    /// Ours: hold the request; the engine answers it.
+    Pause,
+}
+
+/// Who a callout answers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Token,
+    Service { ctx: u32, service: Service },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Dispatch `call`, bound to request `on_behalf` (so the host cancels it if the request goes)
+    /// or, for `None`, to the root context. Report the outcome with [`Engine::dispatched`].
+    Dispatch { owner: Owner, on_behalf: Option<u32>, call: Call },
+    /// Answer request `ctx` locally.
+    Respond { ctx: u32, reply: Reply },
+}
+
+/// What the engine did with a request, for logs and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub outcome: &'static str,
+    pub status: u16,
+    pub duration_ms: u64,
+    pub retries: u32,
+}
+
+pub struct Engine {
+    settings: Rc<Settings>,
+    token: TokenCache,
+    requests: HashMap<u32, Request>,
+    callouts: HashMap<u32, Owner>,
+    /// When to next try for a token on behalf of waiting requests.
+    token_poll_at: Option<u64>,
+    finished: Vec<Finished>,
+}
+
+fn is_json_media_type(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
+}
+
+impl Engine {
+    pub fn new(settings: Rc<Settings>, store: &dyn SharedStore) -> Self {
+        let namespace = format!("{}.{}", settings.token.cluster, settings.token.client_id);
+        let token = TokenCache::new(store, &namespace);
+        Engine { settings, token, requests: HashMap::new(), callouts: HashMap::new(), token_poll_at: None, finished: Vec::new() }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.requests.len()
+    }
+
+    pub fn pending_callouts(&self) -> usize {
+        self.callouts.len()
+    }
+
+    /// Requests finished since the last call, for the glue's access log and metrics.
+    pub fn take_finished(&mut self) -> Vec<Finished> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Whether `path` (query and fragment ignored) is the route this filter answers.
+    pub fn is_enrich_path(&self, path: &str) -> bool {
+        path.split(['?', '#']).next() == Some(self.settings.enrich_path.as_str())
+    }
+
+    pub fn on_request_headers(&mut self, ctx: u32, head: &RequestHead<'_>, now: u64, store: &dyn SharedStore) -> (Action, Vec<Effect>) {
+        if !self.is_enrich_path(head.path) {
+            return (Action::Continue, Vec::new());
+        }
+        let id = head.request_id.filter(|id| !id.is_empty() && id.len() <= 128).unwrap_or("-").to_owned();
+        let mut request = Request::new(ctx, id, now, self.settings.deadline_ms);
+        let rejection = if head.method != "POST" {
+            Some(EnrichError::MethodNotAllowed)
+        } else if let Err(failure) = self.settings.auth.check(head.authorization, head.api_key) {
+            Some(EnrichError::Unauthorized(failure))
+        } else if !head.content_type.is_some_and(is_json_media_type) {
+            Some(EnrichError::UnsupportedMediaType)
+        } else if head
+            .content_length
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .is_some_and(|l| l > self.settings.limits.max_body_bytes as u64)
+        {
+            Some(EnrichError::PayloadTooLarge { limit: self.settings.limits.max_body_bytes })
+        } else {
+            None
+        };
+        if let Some(error) = rejection {
+            if let EnrichError::Unauthorized(AuthFailure::Invalid) = error {
+                warn!("[{}] rejected: invalid webhook token", request.id);
+            }
+            let effect = self.answer(&request, Err(error), now);
+            return (Action::Pause, vec![effect]);
+        }
+        if head.end_of_stream {
+            request.phase = Phase::Calls;
+            self.requests.insert(ctx, request);
+            let effects = self.accept_body(ctx, b"", now, store);
+            return (Action::Pause, effects);
+        }
+        self.requests.insert(ctx, request);
+        (Action::Pause, Vec::new())
+    }
+
+    /// A body chunk arrived; `size` is everything buffered so far. `read` fetches the buffered body
+    /// and is called at most once, at the end of the stream.
+    pub fn on_request_body(
+        &mut self,
+        ctx: u32,
+        size: usize,
+        end_of_stream: bool,
+        read: &mut dyn FnMut() -> Option<Vec<u8>>,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> (Action, Vec<Effect>) {
+        let Some(request) = self.requests.get_mut(&ctx) else {
+            return (Action::Continue, Vec::new());
+        };
+        if request.phase != Phase::Body {
+            return (Action::Pause, Vec::new());
+        }
+        let limit = self.settings.limits.max_body_bytes;
+        if size > limit {
+            return (Action::Pause, self.finish(ctx, Err(EnrichError::PayloadTooLarge { limit }), now));
+        }
+        if !end_of_stream {
+            return (Action::Pause, Vec::new());
+        }
+        request.phase = Phase::Calls;
+        let body = if size == 0 { Some(Vec::new()) } else { read() };
+        let effects = match body {
+            Some(body) => self.accept_body(ctx, &body, now, store),
+            None => self.finish(ctx, Err(EnrichError::Internal), now),
+        };
+        (Action::Pause, effects)
+    }
+
+    fn accept_body(&mut self, ctx: u32, body: &[u8], now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        let parsed = payload::parse(body, &self.settings.customer_pattern, self.settings.limits.max_json_depth);
+        let payload = match parsed {
+            Ok(p) => p,
+            Err(errors) => return self.finish(ctx, Err(EnrichError::InvalidPayload(errors)), now),
+        };
+        if let Some(request) = self.requests.get_mut(&ctx) {
+            request.customer = encode::component(&payload.customer_number);
+            debug!("[{}] enrich accepted, intent length {}", request.id, payload.intent.len());
+        }
+        self.supply_token(ctx, now, store)
+    }
+
+    /// Dispatches every call of `ctx` that waits for a token, if one is to be had.
+    fn supply_token(&mut self, ctx: u32, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        match self.token.view(now, store) {
+            TokenView::Ready(token) => self.dispatch_waiting(ctx, &token, now),
+            TokenView::Wait => {
+                self.token_poll_at = Some(self.token_poll_at.map_or(now, |t| t.min(now)));
+                Vec::new()
+            }
+            TokenView::Failed(kind) => self.fail_token_waiters(ctx, kind, now),
+        }
+    }
+
+    fn dispatch_waiting(&mut self, ctx: u32, token: &str, now: u64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for service in Service::ALL {
+            let waiting = self
+                .requests
+                .get(&ctx)
+                .is_some_and(|r| matches!(r.slots.get(service).state, SlotState::NeedToken));
+            if waiting {
+                effects.extend(self.send(ctx, service, Some(token), now));
+            }
+        }
+        effects
+    }
+
+    /// The token could not be had: a request still at its first calls fails with the token error; a
+    /// call that lost its token to a 401 keeps that 401.
+    fn fail_token_waiters(&mut self, ctx: u32, kind: TokenFailure, now: u64) -> Vec<Effect> {
+        let Some(request) = self.requests.get_mut(&ctx) else {
+            return Vec::new();
+        };
+        let first_calls = Service::ALL.iter().all(|s| request.slots.get(*s).attempts == 0);
+        if first_calls {
+            return self.finish(ctx, Err(EnrichError::Token(kind)), now);
+        }
+        for service in Service::ALL {
+            let slot = request.slots.get_mut(service);
+            if matches!(slot.state, SlotState::NeedToken) {
+                slot.state = SlotState::Done(Err(ServiceFailure::Status(401)));
+                slot.done_ms = Some(now);
+            }
+        }
+        self.settle(ctx, now)
+    }
+
+    /// Builds and emits one attempt of `service` for `ctx`. `bearer` is the token to use; `None`
+    /// re-uses the one of the previous attempt (a 429 retry).
+    fn send(&mut self, ctx: u32, service: Service, bearer: Option<&str>, now: u64) -> Vec<Effect> {
+        let settings = Rc::clone(&self.settings);
+        let Some(request) = self.requests.get_mut(&ctx) else {
+            return Vec::new();
+        };
+        let remaining = request.deadline_ms.saturating_sub(now);
+        let svc = settings.services.get(service);
+        let slot = request.slots.get_mut(service);
+        if let Some(b) = bearer {
+            slot.bearer = Some(b.to_owned());
+        }
+        let Some(bearer) = slot.bearer.clone() else {
+            slot.state = SlotState::NeedToken;
+            return Vec::new();
+        };
+        slot.attempts += 1;
+        slot.state = SlotState::Dispatching;
+        slot.first_sent_ms.get_or_insert(now);
+        let call = Call {
+            cluster: svc.cluster.clone(),
+            headers: vec![
+                (":method", "GET".to_owned()),
+                (":path", svc.path.render(&request.customer, svc.limit)),
+                (":authority", svc.authority.clone()),
+                ("authorization", format!("Bearer {bearer}")),
+                ("accept", JSON.to_owned()),
+                ("x-request-id", request.id.clone()),
+            ],
+            body: None,
+            timeout_ms: svc.timeout_ms.min(remaining).max(1),
+        };
+        vec![Effect::Dispatch { owner: Owner::Service { ctx, service }, on_behalf: Some(ctx), call }]
+    }
+
+    /// The host's answer to a [`Effect::Dispatch`]: the callout token, or `Err` when it refused
+    /// the call (unknown cluster, request gone).
+    pub fn dispatched(&mut self, owner: Owner, result: Result<u32, ()>, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        match (owner, result) {
+            (Owner::Token, Ok(token)) => {
+                self.callouts.insert(token, Owner::Token);
+                Vec::new()
+            }
+            (Owner::Token, Err(())) => {
+                warn!("token fetch could not be dispatched to cluster {}", self.settings.token.cluster);
+                self.token_reply(&CallReply::default(), now, store)
+            }
+            (Owner::Service { ctx, service }, Ok(token)) => {
+                let Some(request) = self.requests.get_mut(&ctx) else {
+                    return Vec::new();
+                };
+                let slot = request.slots.get_mut(service);
+                if matches!(slot.state, SlotState::Dispatching) {
+                    slot.state = SlotState::InFlight { token };
+                    self.callouts.insert(token, owner);
+                }
+                Vec::new()
+            }
+            (Owner::Service { ctx, service }, Err(())) => {
+                let Some(request) = self.requests.get_mut(&ctx) else {
+                    return Vec::new();
+                };
+                warn!("[{}] {} call could not be dispatched", request.id, service.short_name());
+                let slot = request.slots.get_mut(service);
+                slot.state = SlotState::Done(Err(ServiceFailure::Unreachable));
+                slot.done_ms = Some(now);
+                self.settle(ctx, now)
+            }
+        }
+    }
+
+    /// A callout answered. Replies nobody waits for any more (the request ended) are dropped.
+    pub fn on_call_reply(&mut self, token: u32, reply: &CallReply, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        match self.callouts.remove(&token) {
+            None => {
+                debug!("late reply for callout {token} dropped");
+                Vec::new()
+            }
+            Some(Owner::Token) => self.token_reply(reply, now, store),
+            Some(Owner::Service { ctx, service }) => self.service_reply(ctx, service, reply, now, store),
+        }
+    }
+
+    fn token_reply(&mut self, reply: &CallReply, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        match self.token.on_reply(now, reply, store, &self.settings.token) {
+            Ok(()) => info!("OAuth token fetched"),
+            Err(kind) => warn!("OAuth token fetch failed: {kind:?} (status {:?})", reply.status),
+        }
+        self.token_poll_at = None;
+        self.serve_token_waiters(now, store)
+    }
+
+    fn serve_token_waiters(&mut self, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        let waiting: Vec<u32> = self.requests.values().filter(|r| r.waits_for_token()).map(|r| r.ctx).collect();
+        let mut effects = Vec::new();
+        for ctx in waiting {
+            effects.extend(self.supply_token(ctx, now, store));
+        }
+        effects
+    }
+
+    fn service_reply(&mut self, ctx: u32, service: Service, reply: &CallReply, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        let settings = Rc::clone(&self.settings);
+        let Some(request) = self.requests.get_mut(&ctx) else {
+            return Vec::new();
+        };
+        if now >= request.deadline_ms {
+            return self.finish(ctx, Err(EnrichError::DeadlineExceeded { budget_ms: settings.deadline_ms }), now);
+        }
+        let deadline = request.deadline_ms;
+        let id = request.id.clone();
+        let slot = request.slots.get_mut(service);
+        let limits = settings.limits;
+        let outcome = match reply.status {
+            Some(200..=299) => {
+                let body = if reply.body_size > limits.max_upstream_body_bytes { &[][..] } else { &reply.body[..] };
+                let size = reply.body_size.max(body.len());
+                let parsed = if size > limits.max_upstream_body_bytes {
+                    Err(crate::service::ReplyError::TooLarge)
+                } else {
+                    parse_reply(service, body, limits.max_upstream_body_bytes, limits.max_list_items)
+                };
+                Some(parsed.map_err(|e| {
+                    warn!("[{id}] {} reply unusable: {e:?}", service.short_name());
+                    ServiceFailure::Malformed
+                }))
+            }
+            Some(401) if !slot.reauthenticated => {
+                slot.reauthenticated = true;
+                if let Some(bearer) = slot.bearer.take() {
+                    self.token.invalidate(&bearer, store);
+                }
+                info!("[{id}] {} answered 401; token dropped, fetching a new one", service.short_name());
+                if let Some(request) = self.requests.get_mut(&ctx) {
+                    request.slots.get_mut(service).state = SlotState::NeedToken;
+                }
+                return self.supply_token(ctx, now, store);
+            }
+            Some(429) => match settings.retry.next_attempt_at(slot.attempts, reply.retry_after.as_deref(), now, deadline) {
+                Some(at) => {
+                    slot.state = SlotState::RetryAt(at);
+                    request.retries += 1;
+                    debug!("[{id}] {} answered 429; retry in {} ms", service.short_name(), at - now);
+                    return Vec::new();
+                }
+                None => Some(Err(ServiceFailure::RetriesExhausted { attempts: slot.attempts })),
+            },
+            Some(code) => Some(Err(ServiceFailure::Status(code))),
+            None => Some(Err(ServiceFailure::Unreachable)),
+        };
+        if let Some(result) = outcome {
+            if let Err(failure) = &result {
+                info!("[{id}] {} failed: {failure:?}", service.short_name());
+            }
+            slot.state = SlotState::Done(result);
+            slot.done_ms = Some(now);
+        }
+        self.settle(ctx, now)
+    }
+
+    /// Answers `ctx` once its answer is decided: at the first failed required service, or when
+    /// every call is done.
+    fn settle(&mut self, ctx: u32, now: u64) -> Vec<Effect> {
+        let Some(request) = self.requests.get(&ctx) else {
+            return Vec::new();
+        };
+        for service in Service::ALL {
+            if let SlotState::Done(Err(failure)) = &request.slots.get(service).state {
+                if self.settings.services.get(service).required {
+                    let error = EnrichError::Upstream { service, failure: *failure };
+                    return self.finish(ctx, Err(error), now);
+                }
+            }
+        }
+        if !Service::ALL.iter().all(|s| request.slots.get(*s).is_done()) {
+            return Vec::new();
+        }
+        let data = |s: Service| match &request.slots.get(s).state {
+            SlotState::Done(Ok(d)) => Some(d),
+            _ => None,
+        };
+        let gathered = Gathered {
+            profile: match data(Service::Profile) {
+                Some(ServiceData::Profile(p)) => Some(p),
+                _ => None,
+            },
+            orders: match data(Service::Orders) {
+                Some(ServiceData::Orders(l)) => Some(l),
+                _ => None,
+            },
+            tickets: match data(Service::Tickets) {
+                Some(ServiceData::Tickets(l)) => Some(l),
+                _ => None,
+            },
+        };
+        let degraded = !gathered.degraded().is_empty();
+        let answer = gathered.answer_json(&self.settings.prompt).map_err(|_| EnrichError::Internal);
+        let result = answer.map(|body| (body, degraded));
+        self.finish(ctx, result, now)
+    }
+
+    /// Ends `ctx` with its answer and forgets it and its callouts.
+    fn finish(&mut self, ctx: u32, result: Result<(String, bool), EnrichError>, now: u64) -> Vec<Effect> {
+        let Some(request) = self.requests.remove(&ctx) else {
+            return Vec::new();
+        };
+        for token in request.in_flight_tokens() {
+            self.callouts.remove(&token);
+        }
+        vec![self.answer(&request, result.map_err(|e| e), now)]
+    }
+
+    fn answer(&mut self, request: &Request, result: Result<(String, bool), EnrichError>, now: u64) -> Effect {
+        let (mut reply, outcome) = match result {
+            Ok((body, degraded)) => (
+                Reply { status: 200, headers: vec![("content-type", JSON.to_owned()), ("cache-control", "no-store".to_owned())], body },
+                if degraded { "degraded" } else { "ok" },
+            ),
+            Err(e) => (e.reply(), e.outcome()),
+        };
+        reply.headers.push(("x-request-id", request.id.clone()));
+        if self.settings.server_timing {
+            let timing = request.server_timing();
+            if !timing.is_empty() {
+                reply.headers.push(("server-timing", timing));
+            }
+        }
+        let finished = Finished { outcome, status: reply.status, duration_ms: now.saturating_sub(request.started_ms), retries: request.retries };
+        info!(
+            "[{}] enrich {} status={} duration_ms={} retries={}",
+            request.id, finished.outcome, finished.status, finished.duration_ms, finished.retries
+        );
+        self.finished.push(finished);
+        Effect::Respond { ctx: request.ctx, reply }
+    }
+
+    /// The request went away (client hung up, stream reset): forget it. Its callouts' replies, if
+    /// any still come, find no owner and are dropped.
+    pub fn on_request_gone(&mut self, ctx: u32) {
+        if let Some(request) = self.requests.remove(&ctx) {
+            debug!("[{}] request gone before an answer", request.id);
+            for token in request.in_flight_tokens() {
+                self.callouts.remove(&token);
+            }
+        }
+    }
+
+    /// The root's timer: deadlines, due retries, token fetches and renewals.
+    pub fn on_tick(&mut self, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let expired: Vec<u32> = self.requests.values().filter(|r| now >= r.deadline_ms).map(|r| r.ctx).collect();
+        for ctx in expired {
+            let error = EnrichError::DeadlineExceeded { budget_ms: self.settings.deadline_ms };
+            effects.extend(self.finish(ctx, Err(error), now));
+        }
+
+        let due: Vec<(u32, Service)> = self
+            .requests
+            .values()
+            .flat_map(|r| {
+                Service::ALL
+                    .into_iter()
+                    .filter(move |s| matches!(r.slots.get(*s).state, SlotState::RetryAt(at) if at <= now))
+                    .map(move |s| (r.ctx, s))
+            })
+            .collect();
+        for (ctx, service) in due {
+            effects.extend(self.send(ctx, service, None, now));
+        }
+
+        let waiters = self.requests.values().any(Request::waits_for_token);
+        if self.token.should_fetch(now, store, waiters, &self.settings.token) {
+            debug!("fetching OAuth token (waiting requests: {waiters})");
+            self.token_poll_at = None;
+            effects.push(Effect::Dispatch { owner: Owner::Token, on_behalf: None, call: TokenCache::fetch_call(&self.settings.token) });
+        } else if waiters {
+            effects.extend(self.serve_token_waiters(now, store));
+            let still = self.requests.values().any(Request::waits_for_token);
+            self.token_poll_at = (still && !self.token.is_fetching(now)).then_some(now + TOKEN_POLL_MS);
+        } else {
+            self.token_poll_at = None;
+        }
+        effects
+    }
+
+    /// The earliest instant the engine needs [`Engine::on_tick`], if any.
+    pub fn next_wake(&self, now: u64) -> Option<u64> {
+        let mut wake = self.token_poll_at;
+        let mut consider = |t: u64| wake = Some(wake.map_or(t, |w| w.min(t)));
+        for r in self.requests.values() {
+            consider(r.deadline_ms);
+            for s in Service::ALL {
+                if let SlotState::RetryAt(at) = r.slots.get(s).state {
+                    consider(at);
+                }
+            }
+        }
+        if let Some(t) = self.token.next_wake(now) {
+            consider(t);
+        }
+        wake
+    }
+}

@@ -1,0 +1,58 @@
+//! Host calls the glue makes, each returning `Option`/`Result` instead of panicking.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, MapType, Status};
+
+use crate::shared::{CasMismatch, SharedStore};
+
+/// Wall-clock milliseconds: shared-data expiries must mean the same to every worker.
+pub fn now_ms() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+pub fn header(map: MapType, name: &str) -> Option<String> {
+    hostcalls::get_map_value(map, name).ok().flatten()
+}
+
+pub fn buffer(kind: BufferType, size: usize) -> Option<Vec<u8>> {
+    match hostcalls::get_buffer(kind, 0, size) {
+        Ok(Some(bytes)) => Some(bytes),
+        Ok(None) => Some(Vec::new()),
+        Err(_) => None,
+    }
+}
+
+pub fn set_tick_ms(ms: u64) {
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    let _ = hostcalls::set_tick_period(Duration::from_millis(u64::from(ms)));
+}
+
+/// Makes `context_id` the one later host calls act on; `false` when it no longer exists.
+pub fn focus(context_id: u32) -> bool {
+    hostcalls::set_effective_context(context_id).is_ok()
+}
+
+/// Shared data over the host.
+pub struct HostStore;
+
+impl SharedStore for HostStore {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        match hostcalls::get_shared_data(key) {
+            Ok((value, Some(cas))) => Some((value.unwrap_or_default(), cas)),
+            _ => None,
+        }
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), CasMismatch> {
+        match hostcalls::set_shared_data(key, Some(value), cas) {
+            Ok(()) => Ok(()),
+            Err(Status::CasMismatch) => Err(CasMismatch),
+            Err(_) => Err(CasMismatch),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! One downstream request: forwards its events to the engine.
+
+use std::rc::Rc;
+
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType, MapType};
+
+use crate::engine::{self, RequestHead};
+
+use super::host::{self, HostStore};
+use super::vm::Vm;
+
+pub struct Http {
+    id: u32,
+    vm: Rc<Vm>,
+}
+
+impl Http {
+    pub fn new(id: u32, vm: Rc<Vm>) -> Self {
+        Http { id, vm }
+    }
+}
+
+fn action(a: engine::Action) -> Action {
+    match a {
+        engine::Action::Continue => Action::Continue,
+        engine::Action::Pause => Action::Pause,
+    }
+}
+
+impl Context for Http {
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+        let reply = self.vm.read_reply(body_size);
+        self.vm.drive(self.id, |engine, now| ((), engine.on_call_reply(token, &reply, now, &HostStore)));
+    }
+
+    fn on_done(&mut self) -> bool {
+        if let Ok(mut slot) = self.vm.engine.try_borrow_mut() {
+            if let Some(engine) = slot.as_mut() {
+                engine.on_request_gone(self.id);
+            }
+        }
+        true
+    }
+}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let get = |name: &str| host::header(MapType::HttpRequestHeaders, name);
+        let path = get(":path").unwrap_or_default();
+        let ours = self.vm.engine.borrow().as_ref().is_some_and(|e| e.is_enrich_path(&path));
+        if !ours {
+            return Action::Continue;
+        }
+        let method = get(":method").unwrap_or_default();
+        let content_type = get("content-type");
+        let content_length = get("content-length");
+        let authorization = get("authorization");
+        let api_key = get("x-api-key");
+        let request_id = get("x-request-id");
+        let head = RequestHead {
+            method: &method,
+            path: &path,
+            content_type: content_type.as_deref(),
+            content_length: content_length.as_deref(),
+            authorization: authorization.as_deref(),
+            api_key: api_key.as_deref(),
+            request_id: request_id.as_deref(),
+            end_of_stream,
+        };
+        let id = self.id;
+        self.vm
+            .drive(id, |engine, now| engine.on_request_headers(id, &head, now, &HostStore))
+            .map_or(Action::Continue, action)
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        let id = self.id;
+        let mut read = || host::buffer(BufferType::HttpRequestBody, body_size);
+        self.vm
+            .drive(id, |engine, now| engine.on_request_body(id, body_size, end_of_stream, &mut read, now, &HostStore))
+            .map_or(Action::Continue, action)
+    }
+}

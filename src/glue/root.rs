@@ -1,0 +1,67 @@
+//! The root context: configuration, the timer, and replies to callouts it dispatched.
+
+use std::rc::Rc;
+
+use log::{error, info};
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{BufferType, ContextType};
+
+use crate::config::Settings;
+use crate::engine::Engine;
+
+use super::host::{self, HostStore};
+use super::http::Http;
+use super::vm::Vm;
+
+pub struct Root {
+    vm: Rc<Vm>,
+}
+
+impl Root {
+    pub fn new(context_id: u32) -> Self {
+        Root { vm: Rc::new(Vm::new(context_id)) }
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+        let reply = self.vm.read_reply(body_size);
+        self.vm.drive(self.vm.root_id, |engine, now| ((), engine.on_call_reply(token, &reply, now, &HostStore)));
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, size: usize) -> bool {
+        let bytes = host::buffer(BufferType::PluginConfiguration, size).unwrap_or_default();
+        let env = |key: &str| std::env::var(key).ok();
+        match Settings::from_json(&bytes, &env) {
+            Ok(settings) => {
+                info!(
+                    "cognigy-enrich configured: path {}, deadline {} ms, caller auth {}",
+                    settings.enrich_path,
+                    settings.deadline_ms,
+                    if settings.auth.is_enabled() { "on" } else { "OFF" }
+                );
+                *self.vm.engine.borrow_mut() = Some(Engine::new(Rc::new(settings), &HostStore));
+                true
+            }
+            Err(e) => {
+                error!("cognigy-enrich: {e}");
+                false
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        self.vm.ticked(host::now_ms());
+        self.vm.drive(self.vm.root_id, |engine, now| ((), engine.on_tick(now, &HostStore)));
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Http::new(context_id, Rc::clone(&self.vm))))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}

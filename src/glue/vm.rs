@@ -1,0 +1,125 @@
+//! The state one VM (one Envoy worker) shares between its root context and its HTTP contexts:
+//! the engine and the root's timer.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use log::warn;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, MapType};
+
+use crate::call::CallReply;
+use crate::engine::{Effect, Engine};
+
+use super::host::{self, HostStore};
+
+/// Longest tick the timer is armed for; a later wake simply re-arms.
+const MAX_TICK_MS: u64 = 60_000;
+
+pub struct Vm {
+    pub root_id: u32,
+    pub engine: RefCell<Option<Engine>>,
+    /// When the armed timer fires next, and its period.
+    armed: Cell<Option<(u64, u64)>>,
+}
+
+impl Vm {
+    pub fn new(root_id: u32) -> Self {
+        Vm { root_id, engine: RefCell::new(None), armed: Cell::new(None) }
+    }
+
+    /// Runs `f` on the engine (if configured), then carries out the effects it returned.
+    /// `current` is the context whose callback this is, made effective again at the end.
+    pub fn drive<R>(&self, current: u32, f: impl FnOnce(&mut Engine, u64) -> (R, Vec<Effect>)) -> Option<R> {
+        let now = host::now_ms();
+        let (result, effects) = {
+            let mut slot = self.engine.borrow_mut();
+            let engine = slot.as_mut()?;
+            f(engine, now)
+        };
+        self.execute(effects, now);
+        host::focus(current);
+        self.reschedule(now);
+        Some(result)
+    }
+
+    fn execute(&self, effects: Vec<Effect>, now: u64) {
+        let mut queue: VecDeque<Effect> = effects.into();
+        while let Some(effect) = queue.pop_front() {
+            match effect {
+                Effect::Dispatch { owner, call, .. } => {
+                    // Every callout is bound to the root context: the host then never cancels one
+                    // silently when its request goes away, so each reply arrives, clears the SDK's
+                    // token map, and is dropped by the engine if nobody waits for it.
+                    host::focus(self.root_id);
+                    let headers: Vec<(&str, &str)> = call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let result = hostcalls::dispatch_http_call(
+                        &call.cluster,
+                        headers,
+                        call.body.as_deref(),
+                        Vec::new(),
+                        Duration::from_millis(call.timeout_ms),
+                    );
+                    if let Err(status) = result {
+                        warn!("dispatch to cluster {} refused by host: {status:?}", call.cluster);
+                    }
+                    let more = match self.engine.borrow_mut().as_mut() {
+                        Some(engine) => engine.dispatched(owner, result.map_err(|_| ()), now, &HostStore),
+                        None => Vec::new(),
+                    };
+                    queue.extend(more);
+                }
+                Effect::Respond { ctx, reply } => {
+                    if host::focus(ctx) {
+                        let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                        if let Err(status) = hostcalls::send_http_response(u32::from(reply.status), headers, Some(reply.body.as_bytes())) {
+                            warn!("local reply for context {ctx} failed: {status:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Arms the root's timer for the engine's next wake, or stops it when nothing is due.
+    pub fn reschedule(&self, now: u64) {
+        let wake = self.engine.borrow().as_ref().and_then(|e| e.next_wake(now));
+        match (wake, self.armed.get()) {
+            (None, Some(_)) => {
+                host::set_tick_ms(0);
+                self.armed.set(None);
+            }
+            (None, None) => {}
+            (Some(at), armed) => {
+                let delay = at.saturating_sub(now).clamp(1, MAX_TICK_MS);
+                let fire_at = now + delay;
+                let early_enough = armed.is_some_and(|(armed_at, _)| armed_at > now && armed_at <= fire_at);
+                if !early_enough {
+                    host::set_tick_ms(delay);
+                    self.armed.set(Some((fire_at, delay)));
+                }
+            }
+        }
+    }
+
+    /// The timer fired; the host re-arms it with the same period.
+    pub fn ticked(&self, now: u64) {
+        if let Some((_, period)) = self.armed.get() {
+            self.armed.set(Some((now + period, period)));
+        }
+    }
+
+    /// Reads a callout's reply; the body only when it is within the engine's limit.
+    pub fn read_reply(&self, body_size: usize) -> CallReply {
+        let limit = self.engine.borrow().as_ref().map_or(0, |e| e.settings().limits.max_upstream_body_bytes);
+        let status = host::header(MapType::HttpCallResponseHeaders, ":status").and_then(|s| s.parse().ok());
+        let retry_after = host::header(MapType::HttpCallResponseHeaders, "retry-after");
+        let body = if body_size > 0 && body_size <= limit {
+            host::buffer(BufferType::HttpCallResponseBody, body_size).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        CallReply { status, retry_after, body, body_size }
+    }
+}

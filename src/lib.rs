@@ -1,0 +1,30 @@
+//! cognigy-enrich: an Envoy proxy-wasm HTTP filter that answers a NICE Cognigy HTTP Request node
+//! call with a customer context for Agent Assist, built from three internal services.
+//!
+//! Everything except [`glue`] is host-independent and unit-tested natively and on wasm32: the
+//! request lifecycle is a sans-IO state machine ([`engine::Engine`]) that takes events and returns
+//! effects. The proxy-wasm glue only translates host callbacks into events and effects into host
+//! calls.
+
+pub mod aggregate;
+pub mod auth;
+pub mod backoff;
+pub mod call;
+pub mod config;
+pub mod encode;
+pub mod engine;
+pub mod error;
+pub mod httpdate;
+pub mod json_depth;
+pub mod payload;
+pub mod request;
+pub mod secret;
+pub mod service;
+pub mod shared;
+pub mod token;
+
+#[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
+mod glue;
+
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_node_experimental);

@@ -1,0 +1,130 @@
+//! One enrich request's state: where it is in its life, and each service call's progress.
+
+use crate::error::ServiceFailure;
+use crate::service::{Service, ServiceData};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Headers accepted; waiting for the whole body.
+    Body,
+    /// Payload valid; calls are waiting for a token, in flight, or waiting to be retried.
+    Calls,
+}
+
+#[derive(Debug)]
+pub enum SlotState {
+    /// Waits for a token (first call, or after a 401 dropped the old one).
+    NeedToken,
+    /// Handed to the host; the token id is not known yet.
+    Dispatching,
+    InFlight { token: u32 },
+    /// A 429 asked for a retry at this instant.
+    RetryAt(u64),
+    Done(Result<ServiceData, ServiceFailure>),
+}
+
+/// One service call of a request.
+#[derive(Debug)]
+pub struct Slot {
+    pub state: SlotState,
+    /// Attempts sent so far (a re-send after a 401 counts too).
+    pub attempts: u32,
+    /// Whether the one re-authentication a call gets after a 401 has been used.
+    pub reauthenticated: bool,
+    /// The bearer token of the last attempt, so a 401 drops exactly that one.
+    pub bearer: Option<String>,
+    pub first_sent_ms: Option<u64>,
+    pub done_ms: Option<u64>,
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot { state: SlotState::NeedToken, attempts: 0, reauthenticated: false, bearer: None, first_sent_ms: None, done_ms: None }
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self.state, SlotState::Done(_))
+    }
+
+    pub fn in_flight_token(&self) -> Option<u32> {
+        match self.state {
+            SlotState::InFlight { token } => Some(token),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Slots {
+    pub profile: Slot,
+    pub orders: Slot,
+    pub tickets: Slot,
+}
+
+impl Slots {
+    pub fn get(&self, s: Service) -> &Slot {
+        match s {
+            Service::Profile => &self.profile,
+            Service::Orders => &self.orders,
+            Service::Tickets => &self.tickets,
+        }
+    }
+
+    pub fn get_mut(&mut self, s: Service) -> &mut Slot {
+        match s {
+            Service::Profile => &mut self.profile,
+            Service::Orders => &mut self.orders,
+            Service::Tickets => &mut self.tickets,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Request {
+    pub ctx: u32,
+    /// `x-request-id` (Envoy's, or the caller's): in every log line and upstream call.
+    pub id: String,
+    pub started_ms: u64,
+    pub deadline_ms: u64,
+    pub phase: Phase,
+    /// The customer number, percent-encoded once for every URL it goes into.
+    pub customer: String,
+    pub slots: Slots,
+    pub retries: u32,
+}
+
+impl Request {
+    pub fn new(ctx: u32, id: String, now: u64, budget_ms: u64) -> Self {
+        Request {
+            ctx,
+            id,
+            started_ms: now,
+            deadline_ms: now.saturating_add(budget_ms),
+            phase: Phase::Body,
+            customer: String::new(),
+            slots: Slots { profile: Slot::new(), orders: Slot::new(), tickets: Slot::new() },
+            retries: 0,
+        }
+    }
+
+    pub fn waits_for_token(&self) -> bool {
+        self.phase == Phase::Calls && Service::ALL.iter().any(|s| matches!(self.slots.get(*s).state, SlotState::NeedToken))
+    }
+
+    /// Host tokens of the calls still in flight, to forget when the request ends.
+    pub fn in_flight_tokens(&self) -> impl Iterator<Item = u32> + '_ {
+        Service::ALL.iter().filter_map(|s| self.slots.get(*s).in_flight_token())
+    }
+
+    /// `Server-Timing` value: each finished call's duration from its first attempt.
+    pub fn server_timing(&self) -> String {
+        let mut parts = Vec::new();
+        for s in Service::ALL {
+            let slot = self.slots.get(s);
+            if let (Some(start), Some(end)) = (slot.first_sent_ms, slot.done_ms) {
+                parts.push(format!("{};dur={}", s.short_name(), end.saturating_sub(start)));
+            }
+        }
+        parts.join(", ")
+    }
+}
