@@ -454,7 +454,7 @@ impl Engine {
         for token in request.in_flight_tokens() {
             self.callouts.remove(&token);
         }
-        vec![self.answer(&request, result.map_err(|e| e), now)]
+        vec![self.answer(&request, result, now)]
     }
 
     fn answer(&mut self, request: &Request, result: Result<(String, bool), EnrichError>, now: u64) -> Effect {
@@ -548,3 +548,7 @@ impl Engine {
         wake
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;

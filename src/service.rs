@@ -116,7 +116,7 @@ fn scalar_text(raw: Option<&RawValue>) -> Option<String> {
     }
 }
 
-fn label_of(item: Option<&Box<RawValue>>, pick: fn(Labelled<'_>) -> Option<&RawValue>) -> Option<String> {
+fn label_of(item: Option<&RawValue>, pick: fn(Labelled<'_>) -> Option<&RawValue>) -> Option<String> {
     let item = item?;
     if !item.get().starts_with('{') {
         return None;
@@ -151,13 +151,13 @@ pub fn parse_reply(
         Service::Orders => {
             let mut reply: OrdersReply = from_json(text)?;
             reply.items.truncate(max_items);
-            let first_label = label_of(reply.items.first(), |l| l.order_number);
+            let first_label = label_of(reply.items.first().map(|b| &**b), |l| l.order_number);
             Ok(ServiceData::Orders(Listing { items: reply.items, first_label }))
         }
         Service::Tickets => {
             let mut reply: TicketsReply = from_json(text)?;
             reply.tickets.truncate(max_items);
-            let first_label = label_of(reply.tickets.first(), |l| l.priority);
+            let first_label = label_of(reply.tickets.first().map(|b| &**b), |l| l.priority);
             Ok(ServiceData::Tickets(Listing { items: reply.tickets, first_label }))
         }
     }

@@ -17,9 +17,12 @@ pub trait SharedStore {
 }
 
 /// An in-process store with Envoy's semantics (every write gets a new stamp).
+type Entries = HashMap<String, (Vec<u8>, u32)>;
+
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    inner: RefCell<(HashMap<String, (Vec<u8>, u32)>, u32)>,
+    /// The entries and the last stamp given out.
+    inner: RefCell<(Entries, u32)>,
 }
 
 impl SharedStore for MemoryStore {
