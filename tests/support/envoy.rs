@@ -1,0 +1,197 @@
+//! Starts the pip-installed Envoy with the demo bootstrap, re-pointed at test ports.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Mocks, Service};
+
+pub struct EnvoyOptions {
+    /// The plugin configuration JSON (one line).
+    pub plugin_config: String,
+    pub concurrency: u32,
+    /// Environment of the Envoy process; `None` values are left unset.
+    pub env: Vec<(&'static str, Option<String>)>,
+    /// Extra text replacements applied to the bootstrap after the port rewiring.
+    pub patches: Vec<(String, String)>,
+}
+
+impl Default for EnvoyOptions {
+    fn default() -> Self {
+        EnvoyOptions {
+            plugin_config: r#"{"deadlineMs": 4500}"#.to_owned(),
+            concurrency: 2,
+            env: vec![
+                ("ENRICH_CLIENT_ID", Some("cognigy-proxy-client".to_owned())),
+                ("ENRICH_CLIENT_SECRET", Some("proxy-secret-key".to_owned())),
+                ("ENRICH_WEBHOOK_TOKENS", Some("demo-webhook-token,rotated-token".to_owned())),
+            ],
+            patches: Vec::new(),
+        }
+    }
+}
+
+pub struct Envoy {
+    child: Child,
+    pub port: u16,
+    pub admin_port: u16,
+    pub dir: PathBuf,
+    pub log_path: PathBuf,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn envoy_bin() -> PathBuf {
+    std::env::var_os("ENVOY_BIN").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv/bin/envoy"))
+}
+
+pub fn wasm_path() -> PathBuf {
+    let p = repo_root().join("target/wasm32-wasip1/release/cognigy_enrich.wasm");
+    assert!(p.exists(), "{} missing: run `make test` (it builds the filter first)", p.display());
+    p
+}
+
+/// The demo bootstrap with listener and admin on port 0, clusters on the mocks' ports, the wasm
+/// by absolute path and the given plugin configuration.
+pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
+    let mut yaml = std::fs::read_to_string(repo_root().join("envoy/envoy.yaml")).expect("read envoy/envoy.yaml");
+    let replace = |yaml: &mut String, from: &str, to: &str| {
+        assert!(yaml.contains(from), "bootstrap has no {from:?}");
+        *yaml = yaml.replace(from, to);
+    };
+    replace(&mut yaml, "port_value: 10000", "port_value: 0");
+    replace(&mut yaml, "port_value: 9901", "port_value: 0");
+    for (port, service) in [(9001, Service::Token), (9002, Service::Profile), (9003, Service::Orders), (9004, Service::Crm)] {
+        replace(&mut yaml, &format!("port_value: {port} "), &format!("port_value: {} ", mocks.port(service)));
+    }
+    replace(&mut yaml, "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm", &format!("filename: {}", wasm_path().display()));
+    replace(&mut yaml, r#"{"deadlineMs": 4500}"#, &opts.plugin_config);
+    for (from, to) in &opts.patches {
+        replace(&mut yaml, from, to);
+    }
+    yaml
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+    match agent.get(&format!("http://127.0.0.1:{port}{path}")).call() {
+        Ok(r) => Some((r.status(), r.into_string().ok()?)),
+        Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
+        Err(_) => None,
+    }
+}
+
+impl Envoy {
+    pub fn start(mocks: &Mocks, opts: EnvoyOptions) -> Envoy {
+        match Self::try_start(mocks, &opts) {
+            Ok(e) => e,
+            Err((msg, log)) => panic!("Envoy did not start: {msg}\n--- envoy log ---\n{log}"),
+        }
+    }
+
+    /// Starts Envoy; on failure returns why and its log (tests of refused configurations use it).
+    pub fn try_start(mocks: &Mocks, opts: &EnvoyOptions) -> Result<Envoy, (String, String)> {
+        let dir = tempdir();
+        let config = dir.join("envoy.yaml");
+        std::fs::write(&config, render_bootstrap(mocks, opts)).expect("write bootstrap");
+        let log_path = dir.join("envoy.log");
+        let admin_path = dir.join("admin.txt");
+        let mut cmd = Command::new(envoy_bin());
+        cmd.arg("-c")
+            .arg(&config)
+            .args(["--concurrency", &opts.concurrency.to_string(), "--disable-hot-restart", "--log-level", "info"])
+            .arg("--admin-address-path")
+            .arg(&admin_path)
+            .arg("--log-path")
+            .arg(&log_path)
+            .current_dir(repo_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in &opts.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e} (run `make test`)", envoy_bin().display()));
+        let mut envoy = Envoy { child, port: 0, admin_port: 0, dir, log_path };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = envoy.child.try_wait() {
+                return Err((format!("exited with {status}"), envoy.log()));
+            }
+            if envoy.admin_port == 0 {
+                if let Ok(addr) = std::fs::read_to_string(&admin_path) {
+                    envoy.admin_port = addr.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                }
+            }
+            if envoy.admin_port != 0 && envoy.port == 0 {
+                if let Some((200, body)) = http_get(envoy.admin_port, "/listeners?format=json") {
+                    envoy.port = listener_port(&body).unwrap_or(0);
+                }
+            }
+            if envoy.port != 0 && matches!(http_get(envoy.admin_port, "/ready"), Some((200, _))) {
+                return Ok(envoy);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(("not ready after 60 s".to_owned(), envoy.log()))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn admin(&self, path: &str) -> (u16, String) {
+        http_get(self.admin_port, path).unwrap_or((0, String::new()))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Value of a counter or gauge from `/stats`, 0 when absent.
+    pub fn stat(&self, name: &str) -> u64 {
+        let (_, body) = self.admin(&format!("/stats?filter=^{name}$"));
+        body.lines()
+            .filter_map(|l| l.split_once(": "))
+            .find(|(k, _)| *k == name)
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+fn listener_port(json: &str) -> Option<u16> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let statuses = v.get("listener_statuses")?.as_array()?;
+    statuses.iter().find_map(|s| s.pointer("/local_address/socket_address/port_value")?.as_u64()).and_then(|p| u16::try_from(p).ok())
+}
+
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!("cognigy-enrich-e2e-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub fn read_file(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}

@@ -1,0 +1,94 @@
+//! End-to-end harness: the release `.wasm` in a real Envoy (the demo bootstrap, re-pointed at
+//! in-process mock upstreams on free ports), and a small blocking HTTP client.
+#![allow(dead_code)]
+
+pub mod envoy;
+
+pub use envoy::{Envoy, EnvoyOptions};
+#[allow(unused_imports)]
+pub use mock_upstreams::{Fault, MockConfig, Mocks, Service};
+
+use std::time::Duration;
+
+pub const WEBHOOK_TOKEN: &str = "demo-webhook-token";
+pub const ENRICH_PATH: &str = "/api/v1/agent-assist/enrich";
+pub const ELENA: &str = r#"{"sessionId":"sess-1","customerNumber":"CUST-992847","intent":"order_status","variables":{"channel":"voice"}}"#;
+
+/// A response as the test sees it.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    pub fn detail(&self) -> String {
+        self.json()["detail"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build()
+}
+
+fn to_resp(r: ureq::Response) -> Resp {
+    let status = r.status();
+    let headers = r
+        .headers_names()
+        .into_iter()
+        .map(|n| {
+            let v = r.header(&n).unwrap_or_default().to_owned();
+            (n, v)
+        })
+        .collect();
+    let body = r.into_string().unwrap_or_default();
+    Resp { status, headers, body }
+}
+
+/// Sends a request; any status is a `Resp`, only transport failures panic.
+pub fn send(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+    let mut req = agent.request(method, url);
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let result = match body {
+        Some(b) => req.send_bytes(b),
+        None => req.call(),
+    };
+    match result {
+        Ok(r) => to_resp(r),
+        Err(ureq::Error::Status(_, r)) => to_resp(r),
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}
+
+/// POSTs an enrich payload with the demo webhook token.
+pub fn enrich(agent: &ureq::Agent, envoy: &Envoy, body: &str) -> Resp {
+    send(
+        agent,
+        "POST",
+        &envoy.url(ENRICH_PATH),
+        &[("authorization", &format!("Bearer {WEBHOOK_TOKEN}")), ("content-type", "application/json")],
+        Some(body.as_bytes()),
+    )
+}
+
+pub fn payload(customer: &str) -> String {
+    serde_json::json!({"sessionId": "sess-1", "customerNumber": customer, "intent": "order_status"}).to_string()
+}
+
+/// Mocks and an Envoy in front of them with the given plugin configuration.
+pub fn stack(plugin_config: &str) -> (Mocks, Envoy) {
+    let mocks = Mocks::start(MockConfig::default()).expect("mock upstreams start");
+    let envoy = Envoy::start(&mocks, EnvoyOptions { plugin_config: plugin_config.to_owned(), ..EnvoyOptions::default() });
+    (mocks, envoy)
+}
