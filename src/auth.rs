@@ -28,7 +28,10 @@ impl WebhookAuth {
     }
 
     pub fn disabled() -> Self {
-        WebhookAuth { tokens: Vec::new(), enabled: false }
+        WebhookAuth {
+            tokens: Vec::new(),
+            enabled: false,
+        }
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -41,7 +44,11 @@ impl WebhookAuth {
 
     /// Checks `Authorization: Bearer <t>` first, then `X-API-Key: <t>`. Every accepted token is
     /// compared, match or not, so timing does not reveal which one matched.
-    pub fn check(&self, authorization: Option<&str>, api_key: Option<&str>) -> Result<(), AuthFailure> {
+    pub fn check(
+        &self,
+        authorization: Option<&str>,
+        api_key: Option<&str>,
+    ) -> Result<(), AuthFailure> {
         if !self.enabled {
             return Ok(());
         }
@@ -96,9 +103,15 @@ mod tests {
     fn missing_or_wrong() {
         let a = auth();
         assert_eq!(a.check(None, None), Err(AuthFailure::Missing));
-        assert_eq!(a.check(Some("Basic b2xkLXRva2Vu"), None), Err(AuthFailure::Missing));
+        assert_eq!(
+            a.check(Some("Basic b2xkLXRva2Vu"), None),
+            Err(AuthFailure::Missing)
+        );
         assert_eq!(a.check(Some("Bearer"), None), Err(AuthFailure::Missing));
-        assert_eq!(a.check(Some("Bearer old-tokenX"), None), Err(AuthFailure::Invalid));
+        assert_eq!(
+            a.check(Some("Bearer old-tokenX"), None),
+            Err(AuthFailure::Invalid)
+        );
         assert_eq!(a.check(Some("Bearer old"), None), Err(AuthFailure::Invalid));
         assert_eq!(a.check(None, Some("nope")), Err(AuthFailure::Invalid));
     }

@@ -12,7 +12,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 3, base_backoff_ms: 1000, max_backoff_ms: 4000 }
+        RetryPolicy {
+            max_attempts: 3,
+            base_backoff_ms: 1000,
+            max_backoff_ms: 4000,
+        }
     }
 }
 
@@ -22,7 +26,11 @@ pub fn retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     let v = value.trim();
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         // Saturate absurd values rather than overflow; they are past any deadline anyway.
-        return Some(v.parse::<u64>().unwrap_or(u64::MAX / 1000).saturating_mul(1000));
+        return Some(
+            v.parse::<u64>()
+                .unwrap_or(u64::MAX / 1000)
+                .saturating_mul(1000),
+        );
     }
     httpdate::parse_ms(v).map(|at| at.saturating_sub(now_ms))
 }
@@ -32,7 +40,9 @@ impl RetryPolicy {
     /// base, 2*base, 4*base, ... capped at `max_backoff_ms`.
     pub fn backoff_ms(&self, attempts_made: u32) -> u64 {
         let exp = attempts_made.saturating_sub(1).min(32);
-        self.base_backoff_ms.saturating_mul(1u64 << exp).min(self.max_backoff_ms)
+        self.base_backoff_ms
+            .saturating_mul(1u64 << exp)
+            .min(self.max_backoff_ms)
     }
 
     /// The instant of the next attempt after a 429, or `None` when no retry may be made: attempts
@@ -67,17 +77,30 @@ mod tests {
     fn retry_after_delta_and_date() {
         assert_eq!(retry_after_ms("1", NOW), Some(1000));
         assert_eq!(retry_after_ms(" 0 ", NOW), Some(0));
-        assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:49:39 GMT", NOW), Some(2000));
-        assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", NOW), Some(0));
+        assert_eq!(
+            retry_after_ms("Sun, 06 Nov 1994 08:49:39 GMT", NOW),
+            Some(2000)
+        );
+        assert_eq!(
+            retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", NOW),
+            Some(0)
+        );
         assert_eq!(retry_after_ms("-1", NOW), None);
         assert_eq!(retry_after_ms("1.5", NOW), None);
         assert_eq!(retry_after_ms("soon", NOW), None);
-        assert_eq!(retry_after_ms("99999999999999999999999", NOW), Some(u64::MAX / 1000 * 1000));
+        assert_eq!(
+            retry_after_ms("99999999999999999999999", NOW),
+            Some(u64::MAX / 1000 * 1000)
+        );
     }
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let p = RetryPolicy { max_attempts: 10, base_backoff_ms: 1000, max_backoff_ms: 5000 };
+        let p = RetryPolicy {
+            max_attempts: 10,
+            base_backoff_ms: 1000,
+            max_backoff_ms: 5000,
+        };
         let seq: Vec<u64> = (1..=5).map(|n| p.backoff_ms(n)).collect();
         assert_eq!(seq, [1000, 2000, 4000, 5000, 5000]);
         assert_eq!(p.backoff_ms(200), 5000);
@@ -88,10 +111,26 @@ mod tests {
         let p = RetryPolicy::default();
         assert_eq!(p.next_attempt_at(1, None, 0, 4500), Some(1000));
         assert_eq!(p.next_attempt_at(2, None, 1000, 4500), Some(3000));
-        assert_eq!(p.next_attempt_at(3, None, 3000, 4500), None, "attempts used up");
-        assert_eq!(p.next_attempt_at(1, Some("10"), 0, 4500), None, "Retry-After past deadline");
+        assert_eq!(
+            p.next_attempt_at(3, None, 3000, 4500),
+            None,
+            "attempts used up"
+        );
+        assert_eq!(
+            p.next_attempt_at(1, Some("10"), 0, 4500),
+            None,
+            "Retry-After past deadline"
+        );
         assert_eq!(p.next_attempt_at(1, Some("1"), 0, 4500), Some(1000));
-        assert_eq!(p.next_attempt_at(2, None, 2600, 4500), None, "backoff ends past deadline");
-        assert_eq!(p.next_attempt_at(1, Some("garbage"), 0, 4500), Some(1000), "falls back to backoff");
+        assert_eq!(
+            p.next_attempt_at(2, None, 2600, 4500),
+            None,
+            "backoff ends past deadline"
+        );
+        assert_eq!(
+            p.next_attempt_at(1, Some("garbage"), 0, 4500),
+            Some(1000),
+            "falls back to backoff"
+        );
     }
 }

@@ -144,7 +144,11 @@ impl Default for LimitsConfig {
 impl Default for RetryConfig {
     fn default() -> Self {
         let p = RetryPolicy::default();
-        RetryConfig { max_attempts: p.max_attempts, base_backoff_ms: p.base_backoff_ms, max_backoff_ms: p.max_backoff_ms }
+        RetryConfig {
+            max_attempts: p.max_attempts,
+            base_backoff_ms: p.base_backoff_ms,
+            max_backoff_ms: p.max_backoff_ms,
+        }
     }
 }
 
@@ -165,7 +169,10 @@ impl Default for TokenConfig {
 
 impl Default for PromptConfig {
     fn default() -> Self {
-        PromptConfig { max_value_chars: 120, max_chars: 1000 }
+        PromptConfig {
+            max_value_chars: 120,
+            max_chars: 1000,
+        }
     }
 }
 
@@ -178,14 +185,21 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid plugin configuration: {}: {}", self.field, self.reason)
+        write!(
+            f,
+            "invalid plugin configuration: {}: {}",
+            self.field, self.reason
+        )
     }
 }
 
 impl std::error::Error for ConfigError {}
 
 fn refuse(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
-    ConfigError { field: field.into(), reason: reason.into() }
+    ConfigError {
+        field: field.into(),
+        reason: reason.into(),
+    }
 }
 
 /// A path template split at configure time, so building a URL per call is a concatenation.
@@ -206,8 +220,14 @@ impl PathTemplate {
         if !template.starts_with('/') {
             return Err(refuse(field, "must start with '/'"));
         }
-        if let Some(c) = template.chars().find(|c| c.is_control() || c.is_whitespace() || *c == '#' || !c.is_ascii()) {
-            return Err(refuse(field, format!("contains a character not allowed in a URL: {c:?}")));
+        if let Some(c) = template
+            .chars()
+            .find(|c| c.is_control() || c.is_whitespace() || *c == '#' || !c.is_ascii())
+        {
+            return Err(refuse(
+                field,
+                format!("contains a character not allowed in a URL: {c:?}"),
+            ));
         }
         let mut parts = Vec::new();
         let mut rest = template;
@@ -217,7 +237,9 @@ impl PathTemplate {
             if !literal.is_empty() {
                 parts.push(PathPart::Literal(literal.to_owned()));
             }
-            let close = tail.find('}').ok_or_else(|| refuse(field, "unclosed '{'"))?;
+            let close = tail
+                .find('}')
+                .ok_or_else(|| refuse(field, "unclosed '{'"))?;
             let name = tail.get(1..close).unwrap_or_default();
             match name {
                 "customerNumber" => {
@@ -349,7 +371,10 @@ fn non_empty(field: &str, value: &str) -> Result<(), ConfigError> {
 
 fn in_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
     if value < min || value > max {
-        return Err(refuse(field, format!("must be between {min} and {max}, got {value}")));
+        return Err(refuse(
+            field,
+            format!("must be between {min} and {max}, got {value}"),
+        ));
     }
     Ok(())
 }
@@ -367,11 +392,18 @@ fn service_settings(
     non_empty(&format!("{field}.authority"), &authority)?;
     let is_orders = service == Service::Orders;
     if cfg.limit.is_some() && !is_orders {
-        return Err(refuse(format!("{field}.limit"), "only services.recentOrders has a limit"));
+        return Err(refuse(
+            format!("{field}.limit"),
+            "only services.recentOrders has a limit",
+        ));
     }
     let limit = cfg.limit.unwrap_or(DEFAULT_ORDERS_LIMIT);
     in_range(&format!("{field}.limit"), u64::from(limit), 1, 100)?;
-    let path = PathTemplate::parse(&format!("{field}.path"), cfg.path.as_deref().unwrap_or(d.path), is_orders)?;
+    let path = PathTemplate::parse(
+        &format!("{field}.path"),
+        cfg.path.as_deref().unwrap_or(d.path),
+        is_orders,
+    )?;
     let timeout_ms = cfg.timeout_ms.unwrap_or(deadline_ms);
     in_range(&format!("{field}.timeoutMs"), timeout_ms, 1, deadline_ms)?;
     Ok(ServiceSettings {
@@ -388,39 +420,86 @@ fn service_settings(
 impl Settings {
     /// Parses and validates the plugin configuration. `env` reads the Envoy process environment;
     /// it is a parameter so the validation is testable without one.
-    pub fn from_json(bytes: &[u8], env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
-        let text = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { bytes };
+    pub fn from_json(
+        bytes: &[u8],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let text = if bytes.iter().all(u8::is_ascii_whitespace) {
+            &b"{}"[..]
+        } else {
+            bytes
+        };
         let mut de = serde_json::Deserializer::from_slice(text);
         let cfg: PluginConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." || path == "?" { "(root)".to_owned() } else { path };
+            let field = if path == "." || path == "?" {
+                "(root)".to_owned()
+            } else {
+                path
+            };
             // serde's message for an unknown field lists the expected ones; keep only the cause.
             let reason = e.inner().to_string();
-            let reason = reason.split(", expected").next().unwrap_or_default().to_owned();
+            let reason = reason
+                .split(", expected")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             refuse(field, reason)
         })?;
         Self::validate(cfg, env)
     }
 
-    fn validate(cfg: PluginConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    fn validate(
+        cfg: PluginConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
         if !cfg.enrich_path.starts_with('/') || cfg.enrich_path.contains(['?', '#']) {
-            return Err(refuse("enrichPath", "must be a path starting with '/', without query or fragment"));
+            return Err(refuse(
+                "enrichPath",
+                "must be a path starting with '/', without query or fragment",
+            ));
         }
         // Anchored here so a pattern written without ^...$ still has to match the whole value:
         // a substring match would let "../" or "?" through around an allowed core.
         // The raw pattern must compile by itself too, or "a)|(b" would break out of the group.
-        let bad_pattern = |e: regex_lite::Error| refuse("customerNumberPattern", format!("not a valid regular expression: {e}"));
+        let bad_pattern = |e: regex_lite::Error| {
+            refuse(
+                "customerNumberPattern",
+                format!("not a valid regular expression: {e}"),
+            )
+        };
         Regex::new(&cfg.customer_number_pattern).map_err(bad_pattern)?;
-        let customer_pattern = Regex::new(&format!("^(?:{})$", cfg.customer_number_pattern)).map_err(bad_pattern)?;
+        let customer_pattern =
+            Regex::new(&format!("^(?:{})$", cfg.customer_number_pattern)).map_err(bad_pattern)?;
         in_range("deadlineMs", cfg.deadline_ms, 100, 60_000)?;
         let l = cfg.limits;
-        in_range("limits.maxBodyBytes", l.max_body_bytes as u64, 64, 16 * 1024 * 1024)?;
+        in_range(
+            "limits.maxBodyBytes",
+            l.max_body_bytes as u64,
+            64,
+            16 * 1024 * 1024,
+        )?;
         in_range("limits.maxJsonDepth", l.max_json_depth as u64, 2, 128)?;
-        in_range("limits.maxUpstreamBodyBytes", l.max_upstream_body_bytes as u64, 64, 64 * 1024 * 1024)?;
+        in_range(
+            "limits.maxUpstreamBodyBytes",
+            l.max_upstream_body_bytes as u64,
+            64,
+            64 * 1024 * 1024,
+        )?;
         in_range("limits.maxListItems", l.max_list_items as u64, 1, 1000)?;
-        in_range("retry.maxAttempts", u64::from(cfg.retry.max_attempts), 1, 10)?;
+        in_range(
+            "retry.maxAttempts",
+            u64::from(cfg.retry.max_attempts),
+            1,
+            10,
+        )?;
         in_range("retry.baseBackoffMs", cfg.retry.base_backoff_ms, 1, 60_000)?;
-        in_range("retry.maxBackoffMs", cfg.retry.max_backoff_ms, cfg.retry.base_backoff_ms, 600_000)?;
+        in_range(
+            "retry.maxBackoffMs",
+            cfg.retry.max_backoff_ms,
+            cfg.retry.base_backoff_ms,
+            600_000,
+        )?;
         let t = cfg.token;
         non_empty("token.cluster", &t.cluster)?;
         non_empty("token.authority", &t.authority)?;
@@ -430,17 +509,39 @@ impl Settings {
         non_empty("token.scope", &t.scope)?;
         in_range("token.timeoutMs", t.timeout_ms, 1, 60_000)?;
         in_range("token.failureBackoffMs", t.failure_backoff_ms, 1, 600_000)?;
-        in_range("token.failureBackoffMaxMs", t.failure_backoff_max_ms, t.failure_backoff_ms, 3_600_000)?;
-        in_range("prompt.maxValueChars", cfg.prompt.max_value_chars as u64, 8, 10_000)?;
+        in_range(
+            "token.failureBackoffMaxMs",
+            t.failure_backoff_max_ms,
+            t.failure_backoff_ms,
+            3_600_000,
+        )?;
+        in_range(
+            "prompt.maxValueChars",
+            cfg.prompt.max_value_chars as u64,
+            8,
+            10_000,
+        )?;
         in_range("prompt.maxChars", cfg.prompt.max_chars as u64, 64, 100_000)?;
 
-        let client_id = env(ENV_CLIENT_ID).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let client_id = env(ENV_CLIENT_ID)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default();
         if client_id.is_empty() {
-            return Err(refuse(ENV_CLIENT_ID, "environment variable is not set (add it to host_env_keys)"));
+            return Err(refuse(
+                ENV_CLIENT_ID,
+                "environment variable is not set (add it to host_env_keys)",
+            ));
         }
-        let client_secret = Secret::new(env(ENV_CLIENT_SECRET).map(|v| v.trim().to_owned()).unwrap_or_default());
+        let client_secret = Secret::new(
+            env(ENV_CLIENT_SECRET)
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default(),
+        );
         if client_secret.is_empty() {
-            return Err(refuse(ENV_CLIENT_SECRET, "environment variable is not set (add it to host_env_keys)"));
+            return Err(refuse(
+                ENV_CLIENT_SECRET,
+                "environment variable is not set (add it to host_env_keys)",
+            ));
         }
         let auth = if cfg.auth.enabled {
             let auth = WebhookAuth::from_list(&env(ENV_WEBHOOK_TOKENS).unwrap_or_default(), true);
@@ -458,9 +559,19 @@ impl Settings {
         let deadline = cfg.deadline_ms;
         let s = cfg.services;
         let services = ServiceSet {
-            profile: service_settings(Service::Profile, s.customer_profile, &PROFILE_DEFAULTS, deadline)?,
+            profile: service_settings(
+                Service::Profile,
+                s.customer_profile,
+                &PROFILE_DEFAULTS,
+                deadline,
+            )?,
             orders: service_settings(Service::Orders, s.recent_orders, &ORDERS_DEFAULTS, deadline)?,
-            tickets: service_settings(Service::Tickets, s.open_tickets, &TICKETS_DEFAULTS, deadline)?,
+            tickets: service_settings(
+                Service::Tickets,
+                s.open_tickets,
+                &TICKETS_DEFAULTS,
+                deadline,
+            )?,
         };
         Ok(Settings {
             enrich_path: cfg.enrich_path,
@@ -529,9 +640,19 @@ mod tests {
             let s = Settings::from_json(json.as_bytes(), &env_all).unwrap();
             assert_eq!(s.enrich_path, "/api/v1/agent-assist/enrich");
             assert_eq!(s.deadline_ms, 4500);
-            assert!(s.services.profile.required && !s.services.orders.required && !s.services.tickets.required);
-            assert_eq!(s.services.orders.path.render("C%2F1", 5), "/api/v1/orders?customerId=C%2F1&limit=5&sort=createdDesc");
-            assert_eq!(s.services.tickets.path.render("C1", 5), "/api/v1/crm/tickets?customerId=C1&status=open");
+            assert!(
+                s.services.profile.required
+                    && !s.services.orders.required
+                    && !s.services.tickets.required
+            );
+            assert_eq!(
+                s.services.orders.path.render("C%2F1", 5),
+                "/api/v1/orders?customerId=C%2F1&limit=5&sort=createdDesc"
+            );
+            assert_eq!(
+                s.services.tickets.path.render("C1", 5),
+                "/api/v1/crm/tickets?customerId=C1&status=open"
+            );
             assert_eq!(s.services.profile.cluster, "customer_profile");
             assert_eq!(s.token.scope, "customer:read orders:read crm:read");
             assert_eq!(s.auth.token_count(), 2);
@@ -551,11 +672,26 @@ mod tests {
     fn wrong_types_and_ranges_are_named() {
         assert_eq!(err(r#"{"deadlineMs": "fast"}"#).field, "deadlineMs");
         assert_eq!(err(r#"{"deadlineMs": 5}"#).field, "deadlineMs");
-        assert_eq!(err(r#"{"retry": {"maxAttempts": 0}}"#).field, "retry.maxAttempts");
-        assert_eq!(err(r#"{"customerNumberPattern": "("}"#).field, "customerNumberPattern");
-        assert_eq!(err(r#"{"customerNumberPattern": "a)|(b"}"#).field, "customerNumberPattern");
-        assert_eq!(err(r#"{"services": {"customerProfile": {"limit": 3}}}"#).field, "services.customerProfile.limit");
-        assert_eq!(err(r#"{"services": {"openTickets": {"timeoutMs": 99999}}}"#).field, "services.openTickets.timeoutMs");
+        assert_eq!(
+            err(r#"{"retry": {"maxAttempts": 0}}"#).field,
+            "retry.maxAttempts"
+        );
+        assert_eq!(
+            err(r#"{"customerNumberPattern": "("}"#).field,
+            "customerNumberPattern"
+        );
+        assert_eq!(
+            err(r#"{"customerNumberPattern": "a)|(b"}"#).field,
+            "customerNumberPattern"
+        );
+        assert_eq!(
+            err(r#"{"services": {"customerProfile": {"limit": 3}}}"#).field,
+            "services.customerProfile.limit"
+        );
+        assert_eq!(
+            err(r#"{"services": {"openTickets": {"timeoutMs": 99999}}}"#).field,
+            "services.openTickets.timeoutMs"
+        );
         assert!(err("[1]").reason.contains("invalid"), "{}", err("[1]"));
         assert_eq!(err("{").field, "(root)");
     }
@@ -581,12 +717,16 @@ mod tests {
             &env_all,
         )
         .unwrap();
-        assert_eq!(s.services.orders.path.render("X", s.services.orders.limit), "/o/X?n=9");
+        assert_eq!(
+            s.services.orders.path.render("X", s.services.orders.limit),
+            "/o/X?n=9"
+        );
     }
 
     #[test]
     fn customer_pattern_is_anchored() {
-        let s = Settings::from_json(br#"{"customerNumberPattern": "[A-Z0-9]+"}"#, &env_all).unwrap();
+        let s =
+            Settings::from_json(br#"{"customerNumberPattern": "[A-Z0-9]+"}"#, &env_all).unwrap();
         assert!(s.customer_pattern.is_match("AB12"));
         assert!(!s.customer_pattern.is_match("../AB12"));
         assert!(!s.customer_pattern.is_match("AB12?x=1"));
@@ -597,13 +737,19 @@ mod tests {
         let only = |keys: &'static [&'static str]| {
             move |k: &str| if keys.contains(&k) { env_all(k) } else { None }
         };
-        let e = Settings::from_json(b"{}", &only(&[ENV_CLIENT_SECRET, ENV_WEBHOOK_TOKENS])).unwrap_err();
+        let e = Settings::from_json(b"{}", &only(&[ENV_CLIENT_SECRET, ENV_WEBHOOK_TOKENS]))
+            .unwrap_err();
         assert_eq!(e.field, ENV_CLIENT_ID);
-        let e = Settings::from_json(b"{}", &only(&[ENV_CLIENT_ID, ENV_WEBHOOK_TOKENS])).unwrap_err();
+        let e =
+            Settings::from_json(b"{}", &only(&[ENV_CLIENT_ID, ENV_WEBHOOK_TOKENS])).unwrap_err();
         assert_eq!(e.field, ENV_CLIENT_SECRET);
         let e = Settings::from_json(b"{}", &only(&[ENV_CLIENT_ID, ENV_CLIENT_SECRET])).unwrap_err();
         assert_eq!(e.field, ENV_WEBHOOK_TOKENS);
-        let s = Settings::from_json(br#"{"auth": {"enabled": false}}"#, &only(&[ENV_CLIENT_ID, ENV_CLIENT_SECRET])).unwrap();
+        let s = Settings::from_json(
+            br#"{"auth": {"enabled": false}}"#,
+            &only(&[ENV_CLIENT_ID, ENV_CLIENT_SECRET]),
+        )
+        .unwrap();
         assert!(!s.auth.is_enabled());
     }
 

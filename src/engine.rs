@@ -56,7 +56,11 @@ pub enum Owner {
 pub enum Effect {
     /// Dispatch `call`, bound to request `on_behalf` (so the host cancels it if the request goes)
     /// or, for `None`, to the root context. Report the outcome with [`Engine::dispatched`].
-    Dispatch { owner: Owner, on_behalf: Option<u32>, call: Call },
+    Dispatch {
+        owner: Owner,
+        on_behalf: Option<u32>,
+        call: Call,
+    },
     /// Answer request `ctx` locally.
     Respond { ctx: u32, reply: Reply },
 }
@@ -81,7 +85,12 @@ pub struct Engine {
 }
 
 fn is_json_media_type(content_type: &str) -> bool {
-    let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
@@ -89,7 +98,14 @@ impl Engine {
     pub fn new(settings: Rc<Settings>, store: &dyn SharedStore) -> Self {
         let namespace = format!("{}.{}", settings.token.cluster, settings.token.client_id);
         let token = TokenCache::new(store, &namespace);
-        Engine { settings, token, requests: HashMap::new(), callouts: HashMap::new(), token_poll_at: None, finished: Vec::new() }
+        Engine {
+            settings,
+            token,
+            requests: HashMap::new(),
+            callouts: HashMap::new(),
+            token_poll_at: None,
+            finished: Vec::new(),
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -114,11 +130,21 @@ impl Engine {
         path.split(['?', '#']).next() == Some(self.settings.enrich_path.as_str())
     }
 
-    pub fn on_request_headers(&mut self, ctx: u32, head: &RequestHead<'_>, now: u64, store: &dyn SharedStore) -> (Action, Vec<Effect>) {
+    pub fn on_request_headers(
+        &mut self,
+        ctx: u32,
+        head: &RequestHead<'_>,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> (Action, Vec<Effect>) {
         if !self.is_enrich_path(head.path) {
             return (Action::Continue, Vec::new());
         }
-        let id = head.request_id.filter(|id| !id.is_empty() && id.len() <= 128).unwrap_or("-").to_owned();
+        let id = head
+            .request_id
+            .filter(|id| !id.is_empty() && id.len() <= 128)
+            .unwrap_or("-")
+            .to_owned();
         let mut request = Request::new(ctx, id, now, self.settings.deadline_ms);
         let rejection = if head.method != "POST" {
             Some(EnrichError::MethodNotAllowed)
@@ -131,7 +157,9 @@ impl Engine {
             .and_then(|l| l.trim().parse::<u64>().ok())
             .is_some_and(|l| l > self.settings.limits.max_body_bytes as u64)
         {
-            Some(EnrichError::PayloadTooLarge { limit: self.settings.limits.max_body_bytes })
+            Some(EnrichError::PayloadTooLarge {
+                limit: self.settings.limits.max_body_bytes,
+            })
         } else {
             None
         };
@@ -171,7 +199,10 @@ impl Engine {
         }
         let limit = self.settings.limits.max_body_bytes;
         if size > limit {
-            return (Action::Pause, self.finish(ctx, Err(EnrichError::PayloadTooLarge { limit }), now));
+            return (
+                Action::Pause,
+                self.finish(ctx, Err(EnrichError::PayloadTooLarge { limit }), now),
+            );
         }
         if !end_of_stream {
             return (Action::Pause, Vec::new());
@@ -185,15 +216,29 @@ impl Engine {
         (Action::Pause, effects)
     }
 
-    fn accept_body(&mut self, ctx: u32, body: &[u8], now: u64, store: &dyn SharedStore) -> Vec<Effect> {
-        let parsed = payload::parse(body, &self.settings.customer_pattern, self.settings.limits.max_json_depth);
+    fn accept_body(
+        &mut self,
+        ctx: u32,
+        body: &[u8],
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
+        let parsed = payload::parse(
+            body,
+            &self.settings.customer_pattern,
+            self.settings.limits.max_json_depth,
+        );
         let payload = match parsed {
             Ok(p) => p,
             Err(errors) => return self.finish(ctx, Err(EnrichError::InvalidPayload(errors)), now),
         };
         if let Some(request) = self.requests.get_mut(&ctx) {
             request.customer = encode::component(&payload.customer_number);
-            debug!("[{}] enrich accepted, intent length {}", request.id, payload.intent.len());
+            debug!(
+                "[{}] enrich accepted, intent length {}",
+                request.id,
+                payload.intent.len()
+            );
         }
         self.supply_token(ctx, now, store)
     }
@@ -230,7 +275,9 @@ impl Engine {
         let Some(request) = self.requests.get_mut(&ctx) else {
             return Vec::new();
         };
-        let first_calls = Service::ALL.iter().all(|s| request.slots.get(*s).attempts == 0);
+        let first_calls = Service::ALL
+            .iter()
+            .all(|s| request.slots.get(*s).attempts == 0);
         if first_calls {
             return self.finish(ctx, Err(EnrichError::Token(kind)), now);
         }
@@ -277,19 +324,32 @@ impl Engine {
             body: None,
             timeout_ms: svc.timeout_ms.min(remaining).max(1),
         };
-        vec![Effect::Dispatch { owner: Owner::Service { ctx, service }, on_behalf: Some(ctx), call }]
+        vec![Effect::Dispatch {
+            owner: Owner::Service { ctx, service },
+            on_behalf: Some(ctx),
+            call,
+        }]
     }
 
     /// The host's answer to a [`Effect::Dispatch`]: the callout token, or `Err` when it refused
     /// the call (unknown cluster, request gone).
-    pub fn dispatched(&mut self, owner: Owner, result: Result<u32, ()>, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+    pub fn dispatched(
+        &mut self,
+        owner: Owner,
+        result: Result<u32, ()>,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
         match (owner, result) {
             (Owner::Token, Ok(token)) => {
                 self.callouts.insert(token, Owner::Token);
                 Vec::new()
             }
             (Owner::Token, Err(())) => {
-                warn!("token fetch could not be dispatched to cluster {}", self.settings.token.cluster);
+                warn!(
+                    "token fetch could not be dispatched to cluster {}",
+                    self.settings.token.cluster
+                );
                 self.token_reply(&CallReply::default(), now, store)
             }
             (Owner::Service { ctx, service }, Ok(token)) => {
@@ -307,7 +367,11 @@ impl Engine {
                 let Some(request) = self.requests.get_mut(&ctx) else {
                     return Vec::new();
                 };
-                warn!("[{}] {} call could not be dispatched", request.id, service.short_name());
+                warn!(
+                    "[{}] {} call could not be dispatched",
+                    request.id,
+                    service.short_name()
+                );
                 let slot = request.slots.get_mut(service);
                 slot.state = SlotState::Done(Err(ServiceFailure::Unreachable));
                 slot.done_ms = Some(now);
@@ -317,28 +381,44 @@ impl Engine {
     }
 
     /// A callout answered. Replies nobody waits for any more (the request ended) are dropped.
-    pub fn on_call_reply(&mut self, token: u32, reply: &CallReply, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+    pub fn on_call_reply(
+        &mut self,
+        token: u32,
+        reply: &CallReply,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
         match self.callouts.remove(&token) {
             None => {
                 debug!("late reply for callout {token} dropped");
                 Vec::new()
             }
             Some(Owner::Token) => self.token_reply(reply, now, store),
-            Some(Owner::Service { ctx, service }) => self.service_reply(ctx, service, reply, now, store),
+            Some(Owner::Service { ctx, service }) => {
+                self.service_reply(ctx, service, reply, now, store)
+            }
         }
     }
 
     fn token_reply(&mut self, reply: &CallReply, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
         match self.token.on_reply(now, reply, store, &self.settings.token) {
             Ok(()) => info!("OAuth token fetched"),
-            Err(kind) => warn!("OAuth token fetch failed: {kind:?} (status {:?})", reply.status),
+            Err(kind) => warn!(
+                "OAuth token fetch failed: {kind:?} (status {:?})",
+                reply.status
+            ),
         }
         self.token_poll_at = None;
         self.serve_token_waiters(now, store)
     }
 
     fn serve_token_waiters(&mut self, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
-        let waiting: Vec<u32> = self.requests.values().filter(|r| r.waits_for_token()).map(|r| r.ctx).collect();
+        let waiting: Vec<u32> = self
+            .requests
+            .values()
+            .filter(|r| r.waits_for_token())
+            .map(|r| r.ctx)
+            .collect();
         let mut effects = Vec::new();
         for ctx in waiting {
             effects.extend(self.supply_token(ctx, now, store));
@@ -346,13 +426,26 @@ impl Engine {
         effects
     }
 
-    fn service_reply(&mut self, ctx: u32, service: Service, reply: &CallReply, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+    fn service_reply(
+        &mut self,
+        ctx: u32,
+        service: Service,
+        reply: &CallReply,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
         let settings = Rc::clone(&self.settings);
         let Some(request) = self.requests.get_mut(&ctx) else {
             return Vec::new();
         };
         if now >= request.deadline_ms {
-            return self.finish(ctx, Err(EnrichError::DeadlineExceeded { budget_ms: settings.deadline_ms }), now);
+            return self.finish(
+                ctx,
+                Err(EnrichError::DeadlineExceeded {
+                    budget_ms: settings.deadline_ms,
+                }),
+                now,
+            );
         }
         let deadline = request.deadline_ms;
         let id = request.id.clone();
@@ -360,12 +453,21 @@ impl Engine {
         let limits = settings.limits;
         let outcome = match reply.status {
             Some(200..=299) => {
-                let body = if reply.body_size > limits.max_upstream_body_bytes { &[][..] } else { &reply.body[..] };
+                let body = if reply.body_size > limits.max_upstream_body_bytes {
+                    &[][..]
+                } else {
+                    &reply.body[..]
+                };
                 let size = reply.body_size.max(body.len());
                 let parsed = if size > limits.max_upstream_body_bytes {
                     Err(crate::service::ReplyError::TooLarge)
                 } else {
-                    parse_reply(service, body, limits.max_upstream_body_bytes, limits.max_list_items)
+                    parse_reply(
+                        service,
+                        body,
+                        limits.max_upstream_body_bytes,
+                        limits.max_list_items,
+                    )
                 };
                 Some(parsed.map_err(|e| {
                     warn!("[{id}] {} reply unusable: {e:?}", service.short_name());
@@ -377,20 +479,34 @@ impl Engine {
                 if let Some(bearer) = slot.bearer.take() {
                     self.token.invalidate(&bearer, store);
                 }
-                info!("[{id}] {} answered 401; token dropped, fetching a new one", service.short_name());
+                info!(
+                    "[{id}] {} answered 401; token dropped, fetching a new one",
+                    service.short_name()
+                );
                 if let Some(request) = self.requests.get_mut(&ctx) {
                     request.slots.get_mut(service).state = SlotState::NeedToken;
                 }
                 return self.supply_token(ctx, now, store);
             }
-            Some(429) => match settings.retry.next_attempt_at(slot.attempts, reply.retry_after.as_deref(), now, deadline) {
+            Some(429) => match settings.retry.next_attempt_at(
+                slot.attempts,
+                reply.retry_after.as_deref(),
+                now,
+                deadline,
+            ) {
                 Some(at) => {
                     slot.state = SlotState::RetryAt(at);
                     request.retries += 1;
-                    debug!("[{id}] {} answered 429; retry in {} ms", service.short_name(), at - now);
+                    debug!(
+                        "[{id}] {} answered 429; retry in {} ms",
+                        service.short_name(),
+                        at - now
+                    );
                     return Vec::new();
                 }
-                None => Some(Err(ServiceFailure::RetriesExhausted { attempts: slot.attempts })),
+                None => Some(Err(ServiceFailure::RetriesExhausted {
+                    attempts: slot.attempts,
+                })),
             },
             Some(code) => Some(Err(ServiceFailure::Status(code))),
             None => Some(Err(ServiceFailure::Unreachable)),
@@ -414,7 +530,10 @@ impl Engine {
         for service in Service::ALL {
             if let SlotState::Done(Err(failure)) = &request.slots.get(service).state {
                 if self.settings.services.get(service).required {
-                    let error = EnrichError::Upstream { service, failure: *failure };
+                    let error = EnrichError::Upstream {
+                        service,
+                        failure: *failure,
+                    };
                     return self.finish(ctx, Err(error), now);
                 }
             }
@@ -441,13 +560,20 @@ impl Engine {
             },
         };
         let degraded = !gathered.degraded().is_empty();
-        let answer = gathered.answer_json(&self.settings.prompt).map_err(|_| EnrichError::Internal);
+        let answer = gathered
+            .answer_json(&self.settings.prompt)
+            .map_err(|_| EnrichError::Internal);
         let result = answer.map(|body| (body, degraded));
         self.finish(ctx, result, now)
     }
 
     /// Ends `ctx` with its answer and forgets it and its callouts.
-    fn finish(&mut self, ctx: u32, result: Result<(String, bool), EnrichError>, now: u64) -> Vec<Effect> {
+    fn finish(
+        &mut self,
+        ctx: u32,
+        result: Result<(String, bool), EnrichError>,
+        now: u64,
+    ) -> Vec<Effect> {
         let Some(request) = self.requests.remove(&ctx) else {
             return Vec::new();
         };
@@ -457,10 +583,22 @@ impl Engine {
         vec![self.answer(&request, result, now)]
     }
 
-    fn answer(&mut self, request: &Request, result: Result<(String, bool), EnrichError>, now: u64) -> Effect {
+    fn answer(
+        &mut self,
+        request: &Request,
+        result: Result<(String, bool), EnrichError>,
+        now: u64,
+    ) -> Effect {
         let (mut reply, outcome) = match result {
             Ok((body, degraded)) => (
-                Reply { status: 200, headers: vec![("content-type", JSON.to_owned()), ("cache-control", "no-store".to_owned())], body },
+                Reply {
+                    status: 200,
+                    headers: vec![
+                        ("content-type", JSON.to_owned()),
+                        ("cache-control", "no-store".to_owned()),
+                    ],
+                    body,
+                },
                 if degraded { "degraded" } else { "ok" },
             ),
             Err(e) => (e.reply(), e.outcome()),
@@ -472,13 +610,21 @@ impl Engine {
                 reply.headers.push(("server-timing", timing));
             }
         }
-        let finished = Finished { outcome, status: reply.status, duration_ms: now.saturating_sub(request.started_ms), retries: request.retries };
+        let finished = Finished {
+            outcome,
+            status: reply.status,
+            duration_ms: now.saturating_sub(request.started_ms),
+            retries: request.retries,
+        };
         info!(
             "[{}] enrich {} status={} duration_ms={} retries={}",
             request.id, finished.outcome, finished.status, finished.duration_ms, finished.retries
         );
         self.finished.push(finished);
-        Effect::Respond { ctx: request.ctx, reply }
+        Effect::Respond {
+            ctx: request.ctx,
+            reply,
+        }
     }
 
     /// The request went away (client hung up, stream reset): forget it. Its callouts' replies, if
@@ -495,9 +641,16 @@ impl Engine {
     /// The root's timer: deadlines, due retries, token fetches and renewals.
     pub fn on_tick(&mut self, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let expired: Vec<u32> = self.requests.values().filter(|r| now >= r.deadline_ms).map(|r| r.ctx).collect();
+        let expired: Vec<u32> = self
+            .requests
+            .values()
+            .filter(|r| now >= r.deadline_ms)
+            .map(|r| r.ctx)
+            .collect();
         for ctx in expired {
-            let error = EnrichError::DeadlineExceeded { budget_ms: self.settings.deadline_ms };
+            let error = EnrichError::DeadlineExceeded {
+                budget_ms: self.settings.deadline_ms,
+            };
             effects.extend(self.finish(ctx, Err(error), now));
         }
 
@@ -516,14 +669,22 @@ impl Engine {
         }
 
         let waiters = self.requests.values().any(Request::waits_for_token);
-        if self.token.should_fetch(now, store, waiters, &self.settings.token) {
+        if self
+            .token
+            .should_fetch(now, store, waiters, &self.settings.token)
+        {
             debug!("fetching OAuth token (waiting requests: {waiters})");
             self.token_poll_at = None;
-            effects.push(Effect::Dispatch { owner: Owner::Token, on_behalf: None, call: TokenCache::fetch_call(&self.settings.token) });
+            effects.push(Effect::Dispatch {
+                owner: Owner::Token,
+                on_behalf: None,
+                call: TokenCache::fetch_call(&self.settings.token),
+            });
         } else if waiters {
             effects.extend(self.serve_token_waiters(now, store));
             let still = self.requests.values().any(Request::waits_for_token);
-            self.token_poll_at = (still && !self.token.is_fetching(now)).then_some(now + TOKEN_POLL_MS);
+            self.token_poll_at =
+                (still && !self.token.is_fetching(now)).then_some(now + TOKEN_POLL_MS);
         } else {
             self.token_poll_at = None;
         }

@@ -9,8 +9,10 @@ use crate::shared::MemoryStore;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
-const BODY: &[u8] = br#"{"sessionId":"s-1","customerNumber":"CUST-992847","intent":"order_status","variables":{}}"#;
-const PROFILE: &str = r#"{"customerId":"CUST-992847","fullName":"Elena Rostova","segment":"Premium"}"#;
+const BODY: &[u8] =
+    br#"{"sessionId":"s-1","customerNumber":"CUST-992847","intent":"order_status","variables":{}}"#;
+const PROFILE: &str =
+    r#"{"customerId":"CUST-992847","fullName":"Elena Rostova","segment":"Premium"}"#;
 const ORDERS: &str = r#"{"items":[{"orderNumber":"ORD-2024-88412","total":249.9}]}"#;
 const TICKETS: &str = r#"{"tickets":[{"ticketId":"TCK-55102","priority":"High"}]}"#;
 
@@ -39,11 +41,19 @@ fn head(method: &'static str) -> RequestHead<'static> {
 }
 
 fn reply(status: u16, body: &str) -> CallReply {
-    CallReply { status: Some(status), retry_after: None, body: body.as_bytes().to_vec(), body_size: body.len() }
+    CallReply {
+        status: Some(status),
+        retry_after: None,
+        body: body.as_bytes().to_vec(),
+        body_size: body.len(),
+    }
 }
 
 fn token_ok(token: &str, expires_in: u64) -> CallReply {
-    reply(200, &format!(r#"{{"access_token":"{token}","expires_in":{expires_in}}}"#))
+    reply(
+        200,
+        &format!(r#"{{"access_token":"{token}","expires_in":{expires_in}}}"#),
+    )
 }
 
 fn json(r: &Reply) -> serde_json::Value {
@@ -57,7 +67,15 @@ impl Sim {
 
     fn on_store(config: &str, store: Rc<MemoryStore>) -> Self {
         let engine = Engine::new(Rc::new(test_settings(config)), &*store);
-        Sim { engine, store, now: 1_000_000, next_token: 100, calls: Vec::new(), answers: HashMap::new(), refuse_dispatch: false }
+        Sim {
+            engine,
+            store,
+            now: 1_000_000,
+            next_token: 100,
+            calls: Vec::new(),
+            answers: HashMap::new(),
+            refuse_dispatch: false,
+        }
     }
 
     fn run(&mut self, effects: Vec<Effect>) {
@@ -72,24 +90,34 @@ impl Sim {
                         self.calls.push((self.next_token, owner, call));
                         Ok(self.next_token)
                     };
-                    queue.extend(self.engine.dispatched(owner, result, self.now, &*self.store));
+                    queue.extend(
+                        self.engine
+                            .dispatched(owner, result, self.now, &*self.store),
+                    );
                 }
                 Effect::Respond { ctx, reply } => {
-                    assert!(self.answers.insert(ctx, reply).is_none(), "context {ctx} answered twice");
+                    assert!(
+                        self.answers.insert(ctx, reply).is_none(),
+                        "context {ctx} answered twice"
+                    );
                 }
             }
         }
     }
 
     fn start_with(&mut self, ctx: u32, head: &RequestHead<'_>, body: &[u8]) -> Action {
-        let (action, effects) = self.engine.on_request_headers(ctx, head, self.now, &*self.store);
+        let (action, effects) = self
+            .engine
+            .on_request_headers(ctx, head, self.now, &*self.store);
         self.run(effects);
         if action == Action::Continue || self.answers.contains_key(&ctx) {
             return action;
         }
         let owned = body.to_vec();
         let mut read = move || Some(owned.clone());
-        let (action, effects) = self.engine.on_request_body(ctx, body.len(), true, &mut read, self.now, &*self.store);
+        let (action, effects) =
+            self.engine
+                .on_request_body(ctx, body.len(), true, &mut read, self.now, &*self.store);
         self.run(effects);
         action
     }
@@ -116,11 +144,18 @@ impl Sim {
 
     /// Tokens of the calls so far that went to `cluster`.
     fn to(&self, cluster: &str) -> Vec<u32> {
-        self.calls.iter().filter(|(_, _, c)| c.cluster == cluster).map(|(t, _, _)| *t).collect()
+        self.calls
+            .iter()
+            .filter(|(_, _, c)| c.cluster == cluster)
+            .map(|(t, _, _)| *t)
+            .collect()
     }
 
     fn last_to(&self, cluster: &str) -> u32 {
-        *self.to(cluster).last().unwrap_or_else(|| panic!("no call to {cluster}"))
+        *self
+            .to(cluster)
+            .last()
+            .unwrap_or_else(|| panic!("no call to {cluster}"))
     }
 
     fn call(&self, token: u32) -> &Call {
@@ -135,7 +170,11 @@ impl Sim {
     }
 
     fn answer_all_ok(&mut self) {
-        let (p, o, t) = (self.last_to("customer_profile"), self.last_to("orders"), self.last_to("crm"));
+        let (p, o, t) = (
+            self.last_to("customer_profile"),
+            self.last_to("orders"),
+            self.last_to("crm"),
+        );
         self.answer(p, reply(200, PROFILE));
         self.answer(o, reply(200, ORDERS));
         self.answer(t, reply(200, TICKETS));
@@ -147,7 +186,11 @@ fn happy_path_from_cold_start() {
     let mut sim = Sim::new("{}");
     sim.start(1);
     assert!(sim.calls.is_empty(), "no call before the token");
-    assert_eq!(sim.engine.next_wake(sim.now), Some(sim.now), "token wanted at once");
+    assert_eq!(
+        sim.engine.next_wake(sim.now),
+        Some(sim.now),
+        "token wanted at once"
+    );
     sim.with_token();
     assert_eq!(sim.to("token_service").len(), 1);
     for cluster in ["customer_profile", "orders", "crm"] {
@@ -158,12 +201,18 @@ fn happy_path_from_cold_start() {
         assert_eq!(call.header("x-request-id"), Some("req-1"));
         assert_eq!(call.timeout_ms, 4500);
     }
-    assert_eq!(sim.call(sim.last_to("customer_profile")).header(":path"), Some("/api/v1/customers/CUST-992847"));
+    assert_eq!(
+        sim.call(sim.last_to("customer_profile")).header(":path"),
+        Some("/api/v1/customers/CUST-992847")
+    );
     assert_eq!(
         sim.call(sim.last_to("orders")).header(":path"),
         Some("/api/v1/orders?customerId=CUST-992847&limit=5&sort=createdDesc")
     );
-    assert_eq!(sim.call(sim.last_to("crm")).header(":path"), Some("/api/v1/crm/tickets?customerId=CUST-992847&status=open"));
+    assert_eq!(
+        sim.call(sim.last_to("crm")).header(":path"),
+        Some("/api/v1/crm/tickets?customerId=CUST-992847&status=open")
+    );
     sim.answer_all_ok();
     let r = &sim.answers[&1];
     assert_eq!(r.status, 200);
@@ -201,15 +250,57 @@ fn cached_token_is_reused_without_fetch() {
 fn rejections_before_any_call() {
     let cases: Vec<(RequestHead<'static>, &[u8], u16)> = vec![
         (head("GET"), BODY, 405),
-        (RequestHead { authorization: None, ..head("POST") }, BODY, 401),
-        (RequestHead { authorization: Some("Bearer nope"), ..head("POST") }, BODY, 401),
-        (RequestHead { content_type: Some("text/plain"), ..head("POST") }, BODY, 415),
-        (RequestHead { content_type: None, ..head("POST") }, BODY, 415),
-        (RequestHead { content_length: Some("70000"), ..head("POST") }, BODY, 413),
+        (
+            RequestHead {
+                authorization: None,
+                ..head("POST")
+            },
+            BODY,
+            401,
+        ),
+        (
+            RequestHead {
+                authorization: Some("Bearer nope"),
+                ..head("POST")
+            },
+            BODY,
+            401,
+        ),
+        (
+            RequestHead {
+                content_type: Some("text/plain"),
+                ..head("POST")
+            },
+            BODY,
+            415,
+        ),
+        (
+            RequestHead {
+                content_type: None,
+                ..head("POST")
+            },
+            BODY,
+            415,
+        ),
+        (
+            RequestHead {
+                content_length: Some("70000"),
+                ..head("POST")
+            },
+            BODY,
+            413,
+        ),
         (head("POST"), &[b' '; 70_000], 413),
         (head("POST"), br#"{"sessionId":"s"}"#, 422),
         (head("POST"), b"not json", 422),
-        (RequestHead { end_of_stream: true, ..head("POST") }, b"", 422),
+        (
+            RequestHead {
+                end_of_stream: true,
+                ..head("POST")
+            },
+            b"",
+            422,
+        ),
     ];
     for (i, (h, body, status)) in cases.into_iter().enumerate() {
         let mut sim = Sim::new("{}");
@@ -218,14 +309,23 @@ fn rejections_before_any_call() {
         assert_eq!(sim.answers[&ctx].status, status, "case {i}");
         assert!(sim.calls.is_empty(), "case {i}: no upstream call");
         assert_eq!(sim.engine.in_flight(), 0);
-        assert_eq!(sim.engine.next_wake(sim.now), None, "case {i}: nothing left to wake for");
+        assert_eq!(
+            sim.engine.next_wake(sim.now),
+            None,
+            "case {i}: nothing left to wake for"
+        );
     }
 }
 
 #[test]
 fn api_key_and_json_variants_are_accepted() {
     let mut sim = Sim::new("{}");
-    let h = RequestHead { authorization: None, api_key: Some("demo-webhook-token"), content_type: Some("application/json; charset=utf-8"), ..head("POST") };
+    let h = RequestHead {
+        authorization: None,
+        api_key: Some("demo-webhook-token"),
+        content_type: Some("application/json; charset=utf-8"),
+        ..head("POST")
+    };
     assert_eq!(sim.start_with(1, &h, BODY), Action::Pause);
     assert!(!sim.answers.contains_key(&1));
 }
@@ -233,11 +333,22 @@ fn api_key_and_json_variants_are_accepted() {
 #[test]
 fn other_paths_pass_through() {
     let mut sim = Sim::new("{}");
-    for path in ["/", "/api/v1/agent-assist/enrichX", "/api/v1/agent-assist", "/healthz"] {
-        let h = RequestHead { path, ..head("POST") };
+    for path in [
+        "/",
+        "/api/v1/agent-assist/enrichX",
+        "/api/v1/agent-assist",
+        "/healthz",
+    ] {
+        let h = RequestHead {
+            path,
+            ..head("POST")
+        };
         assert_eq!(sim.start_with(7, &h, BODY), Action::Continue, "{path}");
     }
-    let h = RequestHead { path: "/api/v1/agent-assist/enrich?x=1", ..head("POST") };
+    let h = RequestHead {
+        path: "/api/v1/agent-assist/enrich?x=1",
+        ..head("POST")
+    };
     assert_eq!(sim.start_with(8, &h, BODY), Action::Pause);
     assert!(sim.answers.is_empty());
 }
@@ -245,14 +356,20 @@ fn other_paths_pass_through() {
 #[test]
 fn body_arrives_in_chunks() {
     let mut sim = Sim::new("{}");
-    let (a, e) = sim.engine.on_request_headers(1, &head("POST"), sim.now, &*sim.store);
+    let (a, e) = sim
+        .engine
+        .on_request_headers(1, &head("POST"), sim.now, &*sim.store);
     assert_eq!(a, Action::Pause);
     assert!(e.is_empty());
     let mut never = || -> Option<Vec<u8>> { panic!("read before end of stream") };
-    let (a, e) = sim.engine.on_request_body(1, 10, false, &mut never, sim.now, &*sim.store);
+    let (a, e) = sim
+        .engine
+        .on_request_body(1, 10, false, &mut never, sim.now, &*sim.store);
     assert_eq!((a, e.len()), (Action::Pause, 0));
     let mut read = || Some(BODY.to_vec());
-    let (a, e) = sim.engine.on_request_body(1, BODY.len(), true, &mut read, sim.now, &*sim.store);
+    let (a, e) = sim
+        .engine
+        .on_request_body(1, BODY.len(), true, &mut read, sim.now, &*sim.store);
     sim.run(e);
     assert_eq!(a, Action::Pause);
     assert!(sim.answers.is_empty());
@@ -265,7 +382,10 @@ fn customer_number_is_encoded_into_paths() {
     let body = br#"{"sessionId":"s","customerNumber":"a/../b?c=1&d#e f","intent":"x"}"#;
     sim.start_with(1, &head("POST"), body);
     sim.with_token();
-    assert_eq!(sim.call(sim.last_to("customer_profile")).header(":path"), Some("/api/v1/customers/a%2F..%2Fb%3Fc%3D1%26d%23e%20f"));
+    assert_eq!(
+        sim.call(sim.last_to("customer_profile")).header(":path"),
+        Some("/api/v1/customers/a%2F..%2Fb%3Fc%3D1%26d%23e%20f")
+    );
     assert_eq!(
         sim.call(sim.last_to("crm")).header(":path"),
         Some("/api/v1/crm/tickets?customerId=a%2F..%2Fb%3Fc%3D1%26d%23e%20f&status=open")
@@ -278,7 +398,13 @@ fn retry_after_429_then_success() {
     sim.start(1);
     sim.with_token();
     let first = sim.last_to("orders");
-    sim.answer(first, CallReply { retry_after: Some("1".into()), ..reply(429, "") });
+    sim.answer(
+        first,
+        CallReply {
+            retry_after: Some("1".into()),
+            ..reply(429, "")
+        },
+    );
     assert_eq!(sim.engine.next_wake(sim.now), Some(sim.now + 1000));
     let p = sim.last_to("customer_profile");
     sim.answer(p, reply(200, PROFILE));
@@ -292,7 +418,10 @@ fn retry_after_429_then_success() {
     assert_eq!(sim.to("orders").len(), 2);
     let retry = sim.call(sim.last_to("orders"));
     assert_eq!(retry.header("authorization"), Some("Bearer AT-1"));
-    assert_eq!(retry.timeout_ms, 3500, "timeout comes out of the remaining budget");
+    assert_eq!(
+        retry.timeout_ms, 3500,
+        "timeout comes out of the remaining budget"
+    );
     sim.answer(sim.last_to("orders"), reply(200, ORDERS));
     assert_eq!(sim.answers[&1].status, 200);
     assert_eq!(sim.engine.take_finished()[0].retries, 1);
@@ -304,7 +433,13 @@ fn retry_after_http_date() {
     sim.now = 784_111_777_000; // Sun, 06 Nov 1994 08:49:37 GMT
     sim.start(1);
     sim.with_token();
-    sim.answer(sim.last_to("customer_profile"), CallReply { retry_after: Some("Sun, 06 Nov 1994 08:49:39 GMT".into()), ..reply(429, "") });
+    sim.answer(
+        sim.last_to("customer_profile"),
+        CallReply {
+            retry_after: Some("Sun, 06 Nov 1994 08:49:39 GMT".into()),
+            ..reply(429, "")
+        },
+    );
     assert_eq!(sim.engine.next_wake(sim.now), Some(784_111_779_000));
 }
 
@@ -316,7 +451,11 @@ fn backoff_without_retry_after_until_attempts_run_out() {
     let start = sim.now;
     for (attempt, gap) in [(1, 1000), (2, 2000)] {
         sim.answer(sim.last_to("customer_profile"), reply(429, ""));
-        assert_eq!(sim.engine.next_wake(sim.now), Some(sim.now + gap), "after attempt {attempt}");
+        assert_eq!(
+            sim.engine.next_wake(sim.now),
+            Some(sim.now + gap),
+            "after attempt {attempt}"
+        );
         sim.now += gap;
         sim.tick();
     }
@@ -324,8 +463,18 @@ fn backoff_without_retry_after_until_attempts_run_out() {
     assert_eq!(sim.now - start, 3000);
     sim.answer(sim.last_to("customer_profile"), reply(429, ""));
     let r = &sim.answers[&1];
-    assert_eq!((r.status, json(r)["detail"].as_str().unwrap()), (502, "Failed to reach customer profile service after 3 attempts"));
-    assert_eq!(sim.engine.pending_callouts(), 0, "the other calls are forgotten");
+    assert_eq!(
+        (r.status, json(r)["detail"].as_str().unwrap()),
+        (
+            502,
+            "Failed to reach customer profile service after 3 attempts"
+        )
+    );
+    assert_eq!(
+        sim.engine.pending_callouts(),
+        0,
+        "the other calls are forgotten"
+    );
 }
 
 #[test]
@@ -333,10 +482,19 @@ fn retry_after_beyond_deadline_fails_at_once() {
     let mut sim = Sim::new("{}");
     sim.start(1);
     sim.with_token();
-    sim.answer(sim.last_to("customer_profile"), CallReply { retry_after: Some("10".into()), ..reply(429, "") });
+    sim.answer(
+        sim.last_to("customer_profile"),
+        CallReply {
+            retry_after: Some("10".into()),
+            ..reply(429, "")
+        },
+    );
     let r = &sim.answers[&1];
     assert_eq!(r.status, 502);
-    assert_eq!(json(r)["detail"], "Failed to reach customer profile service after 1 attempts");
+    assert_eq!(
+        json(r)["detail"],
+        "Failed to reach customer profile service after 1 attempts"
+    );
 }
 
 #[test]
@@ -349,12 +507,18 @@ fn deadline_answers_504_and_late_replies_are_dropped() {
     assert_eq!(sim.engine.next_wake(sim.now), Some(t0 + 4500));
     sim.advance_to_wake();
     let r = &sim.answers[&1];
-    assert_eq!((r.status, json(r)["detail"].as_str().unwrap()), (504, "Context enrichment timed out after 4500 ms"));
+    assert_eq!(
+        (r.status, json(r)["detail"].as_str().unwrap()),
+        (504, "Context enrichment timed out after 4500 ms")
+    );
     assert_eq!(sim.engine.pending_callouts(), 0);
     sim.answer(sim.last_to("customer_profile"), reply(200, PROFILE));
     assert_eq!(sim.answers.len(), 1, "late reply absorbed");
     let wake = sim.engine.next_wake(sim.now);
-    assert!(wake.is_some_and(|w| w > sim.now + 60_000), "only the token renewal is left: {wake:?}");
+    assert!(
+        wake.is_some_and(|w| w > sim.now + 60_000),
+        "only the token renewal is left: {wake:?}"
+    );
 }
 
 #[test]
@@ -363,7 +527,10 @@ fn reply_arriving_after_deadline_gives_504() {
     sim.start(1);
     sim.with_token();
     sim.now += 4600;
-    sim.answer(sim.last_to("customer_profile"), reply(504, "upstream request timeout"));
+    sim.answer(
+        sim.last_to("customer_profile"),
+        reply(504, "upstream request timeout"),
+    );
     assert_eq!(sim.answers[&1].status, 504);
 }
 
@@ -392,12 +559,18 @@ fn optional_failure_degrades_required_failure_fails_fast() {
     let v = json(&sim.answers[&1]);
     assert_eq!(sim.answers[&1].status, 200);
     assert_eq!(v["degraded"], serde_json::json!(["recentOrders"]));
-    assert!(v["enrichedPromptContext"].as_str().unwrap().contains("Recent Orders: unavailable"));
+    assert!(v["enrichedPromptContext"]
+        .as_str()
+        .unwrap()
+        .contains("Recent Orders: unavailable"));
 
     sim.start(2);
     sim.answer(sim.last_to("customer_profile"), reply(503, ""));
     let r = &sim.answers[&2];
-    assert_eq!((r.status, json(r)["detail"].as_str().unwrap()), (502, "Internal service unavailable: 503"));
+    assert_eq!(
+        (r.status, json(r)["detail"].as_str().unwrap()),
+        (502, "Internal service unavailable: 503")
+    );
     assert_eq!(sim.engine.pending_callouts(), 0);
     sim.answer(sim.last_to("orders"), reply(200, ORDERS));
     assert_eq!(sim.engine.in_flight(), 0);
@@ -406,10 +579,27 @@ fn optional_failure_degrades_required_failure_fails_fast() {
 #[test]
 fn malformed_and_unreachable_upstreams() {
     for (r, detail) in [
-        (reply(200, "{not json"), "Internal service unavailable: invalid response from customer profile service"),
-        (reply(200, r#"["a"]"#), "Internal service unavailable: invalid response from customer profile service"),
-        (CallReply { status: Some(200), body: Vec::new(), body_size: 2 << 20, retry_after: None }, "Internal service unavailable: invalid response from customer profile service"),
-        (CallReply::default(), "Internal service unavailable: customer profile service unreachable"),
+        (
+            reply(200, "{not json"),
+            "Internal service unavailable: invalid response from customer profile service",
+        ),
+        (
+            reply(200, r#"["a"]"#),
+            "Internal service unavailable: invalid response from customer profile service",
+        ),
+        (
+            CallReply {
+                status: Some(200),
+                body: Vec::new(),
+                body_size: 2 << 20,
+                retry_after: None,
+            },
+            "Internal service unavailable: invalid response from customer profile service",
+        ),
+        (
+            CallReply::default(),
+            "Internal service unavailable: customer profile service unreachable",
+        ),
     ] {
         let mut sim = Sim::new("{}");
         sim.start(1);
@@ -424,12 +614,17 @@ fn malformed_and_unreachable_upstreams() {
     sim.answer(sim.last_to("crm"), reply(200, r#"{"items":[]}"#));
     sim.answer(sim.last_to("orders"), reply(200, ORDERS));
     sim.answer(sim.last_to("customer_profile"), reply(200, PROFILE));
-    assert_eq!(json(&sim.answers[&1])["degraded"], serde_json::json!(["openTickets"]));
+    assert_eq!(
+        json(&sim.answers[&1])["degraded"],
+        serde_json::json!(["openTickets"])
+    );
 }
 
 #[test]
 fn optional_profile_and_required_orders_by_config() {
-    let mut sim = Sim::new(r#"{"services": {"customerProfile": {"required": false}, "recentOrders": {"required": true}}}"#);
+    let mut sim = Sim::new(
+        r#"{"services": {"customerProfile": {"required": false}, "recentOrders": {"required": true}}}"#,
+    );
     sim.start(1);
     sim.with_token();
     sim.answer(sim.last_to("customer_profile"), reply(404, ""));
@@ -463,10 +658,18 @@ fn revoked_token_is_refetched_once() {
     sim.answer(sim.last_to("crm"), reply(200, TICKETS));
     assert!(sim.answers.is_empty());
     sim.advance_to_wake();
-    assert_eq!(sim.to("token_service").len(), 2, "one re-fetch for both 401s");
+    assert_eq!(
+        sim.to("token_service").len(),
+        2,
+        "one re-fetch for both 401s"
+    );
     sim.answer(sim.last_to("token_service"), token_ok("AT-2", 3600));
     assert_eq!(sim.to("customer_profile").len(), 2);
-    assert_eq!(sim.call(sim.last_to("customer_profile")).header("authorization"), Some("Bearer AT-2"));
+    assert_eq!(
+        sim.call(sim.last_to("customer_profile"))
+            .header("authorization"),
+        Some("Bearer AT-2")
+    );
     sim.answer(sim.last_to("customer_profile"), reply(200, PROFILE));
     sim.answer(sim.last_to("orders"), reply(200, ORDERS));
     assert_eq!(sim.answers[&1].status, 200);
@@ -478,15 +681,24 @@ fn revoked_token_is_refetched_once() {
     sim.answer(sim.last_to("token_service"), token_ok("AT-3", 3600));
     sim.answer(sim.last_to("customer_profile"), reply(401, ""));
     assert_eq!(sim.answers[&2].status, 502);
-    assert_eq!(json(&sim.answers[&2])["detail"], "Internal service unavailable: 401");
+    assert_eq!(
+        json(&sim.answers[&2])["detail"],
+        "Internal service unavailable: 401"
+    );
 }
 
 #[test]
 fn token_endpoint_failures() {
     for (r, detail) in [
-        (reply(401, r#"{"error":"invalid_client"}"#), "OAuth client credentials invalid"),
+        (
+            reply(401, r#"{"error":"invalid_client"}"#),
+            "OAuth client credentials invalid",
+        ),
         (reply(503, ""), "OAuth token service unavailable"),
-        (reply(200, r#"{"token_type":"Bearer"}"#), "OAuth token service unavailable"),
+        (
+            reply(200, r#"{"token_type":"Bearer"}"#),
+            "OAuth token service unavailable",
+        ),
         (CallReply::default(), "OAuth token service unavailable"),
     ] {
         let mut sim = Sim::new("{}");
@@ -533,14 +745,27 @@ fn request_gone_forgets_everything() {
     let mut sim = Sim::new("{}");
     sim.start(1);
     sim.with_token();
-    sim.answer(sim.last_to("orders"), CallReply { retry_after: Some("1".into()), ..reply(429, "") });
+    sim.answer(
+        sim.last_to("orders"),
+        CallReply {
+            retry_after: Some("1".into()),
+            ..reply(429, "")
+        },
+    );
     assert_eq!(sim.engine.pending_callouts(), 2);
     sim.engine.on_request_gone(1);
-    assert_eq!((sim.engine.in_flight(), sim.engine.pending_callouts()), (0, 0));
+    assert_eq!(
+        (sim.engine.in_flight(), sim.engine.pending_callouts()),
+        (0, 0)
+    );
     sim.answer(sim.last_to("customer_profile"), reply(200, PROFILE));
     sim.now += 1000;
     sim.tick();
-    assert_eq!(sim.to("orders").len(), 1, "no retry for a request that is gone");
+    assert_eq!(
+        sim.to("orders").len(),
+        1,
+        "no retry for a request that is gone"
+    );
     assert!(sim.answers.is_empty());
     sim.engine.on_request_gone(1);
     sim.start(2);
@@ -560,7 +785,11 @@ fn requests_waiting_for_token_time_out() {
     assert_eq!(sim.answers[&1].status, 504);
     sim.answer(sim.last_to("token_service"), token_ok("AT", 3600));
     sim.start(2);
-    assert_eq!(sim.to("customer_profile").len(), 1, "the late token still serves later requests");
+    assert_eq!(
+        sim.to("customer_profile").len(),
+        1,
+        "the late token still serves later requests"
+    );
 }
 
 #[test]
@@ -575,13 +804,20 @@ fn two_workers_fetch_one_token() {
     a.tick();
     b.tick();
     assert_eq!(a.to("token_service").len() + b.to("token_service").len(), 1);
-    assert_eq!(b.engine.next_wake(b.now), Some(b.now + TOKEN_POLL_MS), "b polls for a's token");
+    assert_eq!(
+        b.engine.next_wake(b.now),
+        Some(b.now + TOKEN_POLL_MS),
+        "b polls for a's token"
+    );
     a.answer(a.last_to("token_service"), token_ok("AT-shared", 3600));
     assert_eq!(a.to("customer_profile").len(), 10);
     b.now += TOKEN_POLL_MS;
     b.tick();
     assert_eq!(b.to("customer_profile").len(), 10);
-    assert_eq!(b.call(b.last_to("orders")).header("authorization"), Some("Bearer AT-shared"));
+    assert_eq!(
+        b.call(b.last_to("orders")).header("authorization"),
+        Some("Bearer AT-shared")
+    );
     assert_eq!(b.to("token_service").len(), 0);
 }
 
@@ -596,17 +832,27 @@ fn steady_traffic_renews_ahead_without_waiting() {
         sim.now += 250;
         sim.tick();
         if let Some(&t) = sim.to("token_service").last() {
-            if sim.engine.pending_callouts() > 0 && sim.calls.last().is_some_and(|(last, _, _)| *last == t) {
+            if sim.engine.pending_callouts() > 0
+                && sim.calls.last().is_some_and(|(last, _, _)| *last == t)
+            {
                 let n = sim.to("token_service").len();
                 sim.answer(t, token_ok(&format!("AT-{n}"), 3));
             }
         }
         sim.start(ctx);
-        assert_eq!(sim.to("customer_profile").len() as u32, ctx, "request {ctx} did not wait for a token");
+        assert_eq!(
+            sim.to("customer_profile").len() as u32,
+            ctx,
+            "request {ctx} did not wait for a token"
+        );
         sim.answer_all_ok();
         assert_eq!(sim.answers[&ctx].status, 200);
     }
-    assert!(sim.to("token_service").len() >= 4, "renewed: {}", sim.to("token_service").len());
+    assert!(
+        sim.to("token_service").len() >= 4,
+        "renewed: {}",
+        sim.to("token_service").len()
+    );
 }
 
 #[test]
@@ -616,11 +862,21 @@ fn server_timing_is_opt_in() {
     sim.with_token();
     sim.now += 7;
     sim.answer_all_ok();
-    let timing = sim.answers[&1].headers.iter().find(|(k, _)| *k == "server-timing").map(|(_, v)| v.clone());
-    assert_eq!(timing.as_deref(), Some("profile;dur=7, orders;dur=7, tickets;dur=7"));
+    let timing = sim.answers[&1]
+        .headers
+        .iter()
+        .find(|(k, _)| *k == "server-timing")
+        .map(|(_, v)| v.clone());
+    assert_eq!(
+        timing.as_deref(),
+        Some("profile;dur=7, orders;dur=7, tickets;dur=7")
+    );
     let mut sim = Sim::new("{}");
     sim.start(1);
     sim.with_token();
     sim.answer_all_ok();
-    assert!(!sim.answers[&1].headers.iter().any(|(k, _)| *k == "server-timing"));
+    assert!(!sim.answers[&1]
+        .headers
+        .iter()
+        .any(|(k, _)| *k == "server-timing"));
 }

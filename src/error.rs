@@ -35,11 +35,18 @@ pub enum EnrichError {
     MethodNotAllowed,
     Unauthorized(AuthFailure),
     UnsupportedMediaType,
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     InvalidPayload(Vec<FieldError>),
-    Upstream { service: Service, failure: ServiceFailure },
+    Upstream {
+        service: Service,
+        failure: ServiceFailure,
+    },
     Token(TokenFailure),
-    DeadlineExceeded { budget_ms: u64 },
+    DeadlineExceeded {
+        budget_ms: u64,
+    },
     Internal,
 }
 
@@ -66,18 +73,29 @@ pub const JSON: &str = "application/json";
 
 fn json_body<T: Serialize>(value: &T) -> String {
     // Serializing these plain structs cannot fail; the fallback keeps that a non-panicking fact.
-    serde_json::to_string(value).unwrap_or_else(|_| r#"{"detail":"Context enrichment failed"}"#.to_owned())
+    serde_json::to_string(value)
+        .unwrap_or_else(|_| r#"{"detail":"Context enrichment failed"}"#.to_owned())
 }
 
 impl EnrichError {
     /// The status and message a caller sees. Messages never carry upstream bodies, tokens or
     /// customer data.
     pub fn reply(&self) -> Reply {
-        let mut headers = vec![("content-type", JSON.to_owned()), ("cache-control", "no-store".to_owned())];
+        let mut headers = vec![
+            ("content-type", JSON.to_owned()),
+            ("cache-control", "no-store".to_owned()),
+        ];
         let (status, detail) = match self {
             EnrichError::InvalidPayload(errors) => {
-                let body = json_body(&ValidationDetail { detail: "Invalid Cognigy payload structure", errors });
-                return Reply { status: 422, headers, body };
+                let body = json_body(&ValidationDetail {
+                    detail: "Invalid Cognigy payload structure",
+                    errors,
+                });
+                return Reply {
+                    status: 422,
+                    headers,
+                    body,
+                };
             }
             EnrichError::MethodNotAllowed => {
                 headers.push(("allow", "POST".to_owned()));
@@ -91,17 +109,33 @@ impl EnrichError {
                 };
                 (401, msg.to_owned())
             }
-            EnrichError::UnsupportedMediaType => (415, "Unsupported Media Type: expected application/json".to_owned()),
-            EnrichError::PayloadTooLarge { limit } => (413, format!("Request body exceeds {limit} bytes")),
-            EnrichError::Upstream { service, failure } => (502, upstream_message(*service, *failure)),
-            EnrichError::Token(TokenFailure::Rejected) => (502, "OAuth client credentials invalid".to_owned()),
-            EnrichError::Token(TokenFailure::Unavailable) => (502, "OAuth token service unavailable".to_owned()),
-            EnrichError::DeadlineExceeded { budget_ms } => {
-                (504, format!("Context enrichment timed out after {budget_ms} ms"))
+            EnrichError::UnsupportedMediaType => (
+                415,
+                "Unsupported Media Type: expected application/json".to_owned(),
+            ),
+            EnrichError::PayloadTooLarge { limit } => {
+                (413, format!("Request body exceeds {limit} bytes"))
             }
+            EnrichError::Upstream { service, failure } => {
+                (502, upstream_message(*service, *failure))
+            }
+            EnrichError::Token(TokenFailure::Rejected) => {
+                (502, "OAuth client credentials invalid".to_owned())
+            }
+            EnrichError::Token(TokenFailure::Unavailable) => {
+                (502, "OAuth token service unavailable".to_owned())
+            }
+            EnrichError::DeadlineExceeded { budget_ms } => (
+                504,
+                format!("Context enrichment timed out after {budget_ms} ms"),
+            ),
             EnrichError::Internal => (500, "Context enrichment failed".to_owned()),
         };
-        Reply { status, headers, body: json_body(&Detail { detail: &detail }) }
+        Reply {
+            status,
+            headers,
+            body: json_body(&Detail { detail: &detail }),
+        }
     }
 
     /// A stable label for logs and metrics.
@@ -112,10 +146,22 @@ impl EnrichError {
             EnrichError::UnsupportedMediaType => "unsupported_media_type",
             EnrichError::PayloadTooLarge { .. } => "payload_too_large",
             EnrichError::InvalidPayload(_) => "invalid_payload",
-            EnrichError::Upstream { failure: ServiceFailure::RetriesExhausted { .. }, .. } => "upstream_retries_exhausted",
-            EnrichError::Upstream { failure: ServiceFailure::Unreachable, .. } => "upstream_unreachable",
-            EnrichError::Upstream { failure: ServiceFailure::Malformed, .. } => "upstream_malformed",
-            EnrichError::Upstream { failure: ServiceFailure::Status(_), .. } => "upstream_status",
+            EnrichError::Upstream {
+                failure: ServiceFailure::RetriesExhausted { .. },
+                ..
+            } => "upstream_retries_exhausted",
+            EnrichError::Upstream {
+                failure: ServiceFailure::Unreachable,
+                ..
+            } => "upstream_unreachable",
+            EnrichError::Upstream {
+                failure: ServiceFailure::Malformed,
+                ..
+            } => "upstream_malformed",
+            EnrichError::Upstream {
+                failure: ServiceFailure::Status(_),
+                ..
+            } => "upstream_status",
             EnrichError::Token(TokenFailure::Rejected) => "token_rejected",
             EnrichError::Token(TokenFailure::Unavailable) => "token_unavailable",
             EnrichError::DeadlineExceeded { .. } => "deadline_exceeded",
@@ -127,10 +173,19 @@ impl EnrichError {
 fn upstream_message(service: Service, failure: ServiceFailure) -> String {
     match failure {
         ServiceFailure::Status(code) => format!("Internal service unavailable: {code}"),
-        ServiceFailure::Unreachable => format!("Internal service unavailable: {} unreachable", service.display_name()),
-        ServiceFailure::Malformed => format!("Internal service unavailable: invalid response from {}", service.display_name()),
+        ServiceFailure::Unreachable => format!(
+            "Internal service unavailable: {} unreachable",
+            service.display_name()
+        ),
+        ServiceFailure::Malformed => format!(
+            "Internal service unavailable: invalid response from {}",
+            service.display_name()
+        ),
         ServiceFailure::RetriesExhausted { attempts } => {
-            format!("Failed to reach {} after {attempts} attempts", service.display_name())
+            format!(
+                "Failed to reach {} after {attempts} attempts",
+                service.display_name()
+            )
         }
     }
 }
@@ -151,39 +206,80 @@ mod tests {
     #[test]
     fn statuses_and_messages() {
         assert_eq!(detail(EnrichError::MethodNotAllowed).0, 405);
-        assert_eq!(detail(EnrichError::Unauthorized(AuthFailure::Missing)), (401, "Not authenticated".into()));
-        assert_eq!(detail(EnrichError::UnsupportedMediaType).0, 415);
-        assert_eq!(detail(EnrichError::PayloadTooLarge { limit: 65536 }), (413, "Request body exceeds 65536 bytes".into()));
         assert_eq!(
-            detail(EnrichError::Upstream { service: Service::Profile, failure: ServiceFailure::Status(500) }),
+            detail(EnrichError::Unauthorized(AuthFailure::Missing)),
+            (401, "Not authenticated".into())
+        );
+        assert_eq!(detail(EnrichError::UnsupportedMediaType).0, 415);
+        assert_eq!(
+            detail(EnrichError::PayloadTooLarge { limit: 65536 }),
+            (413, "Request body exceeds 65536 bytes".into())
+        );
+        assert_eq!(
+            detail(EnrichError::Upstream {
+                service: Service::Profile,
+                failure: ServiceFailure::Status(500)
+            }),
             (502, "Internal service unavailable: 500".into())
         );
         assert_eq!(
-            detail(EnrichError::Upstream { service: Service::Orders, failure: ServiceFailure::RetriesExhausted { attempts: 3 } }),
-            (502, "Failed to reach orders service after 3 attempts".into())
+            detail(EnrichError::Upstream {
+                service: Service::Orders,
+                failure: ServiceFailure::RetriesExhausted { attempts: 3 }
+            }),
+            (
+                502,
+                "Failed to reach orders service after 3 attempts".into()
+            )
         );
-        assert_eq!(detail(EnrichError::Upstream { service: Service::Tickets, failure: ServiceFailure::Unreachable }).0, 502);
-        assert_eq!(detail(EnrichError::Upstream { service: Service::Tickets, failure: ServiceFailure::Malformed }).0, 502);
-        assert_eq!(detail(EnrichError::Token(TokenFailure::Rejected)), (502, "OAuth client credentials invalid".into()));
+        assert_eq!(
+            detail(EnrichError::Upstream {
+                service: Service::Tickets,
+                failure: ServiceFailure::Unreachable
+            })
+            .0,
+            502
+        );
+        assert_eq!(
+            detail(EnrichError::Upstream {
+                service: Service::Tickets,
+                failure: ServiceFailure::Malformed
+            })
+            .0,
+            502
+        );
+        assert_eq!(
+            detail(EnrichError::Token(TokenFailure::Rejected)),
+            (502, "OAuth client credentials invalid".into())
+        );
         assert_eq!(detail(EnrichError::Token(TokenFailure::Unavailable)).0, 502);
         assert_eq!(
             detail(EnrichError::DeadlineExceeded { budget_ms: 4500 }),
             (504, "Context enrichment timed out after 4500 ms".into())
         );
-        assert_eq!(detail(EnrichError::Internal), (500, "Context enrichment failed".into()));
+        assert_eq!(
+            detail(EnrichError::Internal),
+            (500, "Context enrichment failed".into())
+        );
     }
 
     #[test]
     fn auth_and_method_headers() {
         let r = EnrichError::Unauthorized(AuthFailure::Invalid).reply();
-        assert!(r.headers.contains(&("www-authenticate", "Bearer".to_owned())));
+        assert!(r
+            .headers
+            .contains(&("www-authenticate", "Bearer".to_owned())));
         let r = EnrichError::MethodNotAllowed.reply();
         assert!(r.headers.contains(&("allow", "POST".to_owned())));
     }
 
     #[test]
     fn validation_body_shape() {
-        let errors = vec![FieldError { loc: vec!["body".into(), "customerNumber".into()], msg: "Field required".into(), kind: "missing" }];
+        let errors = vec![FieldError {
+            loc: vec!["body".into(), "customerNumber".into()],
+            msg: "Field required".into(),
+            kind: "missing",
+        }];
         let r = EnrichError::InvalidPayload(errors).reply();
         assert_eq!(r.status, 422);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();

@@ -30,7 +30,9 @@ pub fn parse_ms(input: &str) -> Option<u64> {
         return None;
     }
     let days = days_from_civil(year, month, day)?;
-    let secs = days.checked_mul(86_400)?.checked_add(h * 3600 + mi * 60 + se)?;
+    let secs = days
+        .checked_mul(86_400)?
+        .checked_add(h * 3600 + mi * 60 + se)?;
     secs.checked_mul(1000)
 }
 
@@ -57,14 +59,23 @@ fn clock(t: &str) -> Option<(u64, u64, u64)> {
 }
 
 fn month_number(m: &str) -> Option<u64> {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    MONTHS.iter().position(|name| *name == m).map(|i| i as u64 + 1)
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    MONTHS
+        .iter()
+        .position(|name| *name == m)
+        .map(|i| i as u64 + 1)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm); dates
 /// before the epoch are refused.
 fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
-    let y = if month <= 2 { year.checked_sub(1)? } else { year };
+    let y = if month <= 2 {
+        year.checked_sub(1)?
+    } else {
+        year
+    };
     let era = y / 400;
     let yoe = y - era * 400;
     let mp = (month + 9) % 12;
@@ -91,7 +102,10 @@ mod tests {
     #[test]
     fn epoch_and_leap_day() {
         assert_eq!(parse_ms("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(parse_ms("Thu, 29 Feb 2024 12:00:00 GMT"), Some(1_709_208_000_000));
+        assert_eq!(
+            parse_ms("Thu, 29 Feb 2024 12:00:00 GMT"),
+            Some(1_709_208_000_000)
+        );
     }
 
     #[test]

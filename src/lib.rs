@@ -25,6 +25,3 @@ pub mod token;
 
 #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod glue;
-
-#[cfg(all(test, target_arch = "wasm32"))]
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_node_experimental);

@@ -35,13 +35,25 @@ fn problem(field: Option<&str>, kind: &'static str, msg: impl Into<String>) -> F
     if let Some(f) = field {
         loc.push(f.to_owned());
     }
-    FieldError { loc, msg: msg.into(), kind }
+    FieldError {
+        loc,
+        msg: msg.into(),
+        kind,
+    }
 }
 
 /// Parses and validates a body, listing every problem found.
-pub fn parse(body: &[u8], customer_pattern: &Regex, max_depth: usize) -> Result<EnrichRequest, Vec<FieldError>> {
+pub fn parse(
+    body: &[u8],
+    customer_pattern: &Regex,
+    max_depth: usize,
+) -> Result<EnrichRequest, Vec<FieldError>> {
     if !json_depth::within(body, max_depth) {
-        return Err(vec![problem(None, "json_invalid", format!("JSON nested deeper than {max_depth} levels"))]);
+        return Err(vec![problem(
+            None,
+            "json_invalid",
+            format!("JSON nested deeper than {max_depth} levels"),
+        )]);
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         let msg = if e.is_eof() && body.iter().all(u8::is_ascii_whitespace) {
@@ -52,7 +64,11 @@ pub fn parse(body: &[u8], customer_pattern: &Regex, max_depth: usize) -> Result<
         vec![problem(None, "json_invalid", msg)]
     })?;
     let Value::Object(mut obj) = value else {
-        return Err(vec![problem(None, "model_type", "Input should be a JSON object")]);
+        return Err(vec![problem(
+            None,
+            "model_type",
+            "Input should be a JSON object",
+        )]);
     };
     let mut errors = Vec::new();
     let session_id = text_field(&mut obj, "sessionId", &mut errors);
@@ -62,19 +78,32 @@ pub fn parse(body: &[u8], customer_pattern: &Regex, max_depth: usize) -> Result<
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m,
         Some(_) => {
-            errors.push(problem(Some("variables"), "dict_type", "Input should be a valid dictionary"));
+            errors.push(problem(
+                Some("variables"),
+                "dict_type",
+                "Input should be a valid dictionary",
+            ));
             Map::new()
         }
     };
     match (session_id, customer_number, intent) {
         (Some(session_id), Some(customer_number), Some(intent)) if errors.is_empty() => {
-            Ok(EnrichRequest { session_id, customer_number, intent, variables })
+            Ok(EnrichRequest {
+                session_id,
+                customer_number,
+                intent,
+                variables,
+            })
         }
         _ => Err(errors),
     }
 }
 
-fn string_field(obj: &mut Map<String, Value>, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+fn string_field(
+    obj: &mut Map<String, Value>,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     match obj.remove(name) {
         None | Some(Value::Null) => {
             errors.push(problem(Some(name), "missing", "Field required"));
@@ -82,31 +111,55 @@ fn string_field(obj: &mut Map<String, Value>, name: &str, errors: &mut Vec<Field
         }
         Some(Value::String(s)) => Some(s),
         Some(_) => {
-            errors.push(problem(Some(name), "string_type", "Input should be a valid string"));
+            errors.push(problem(
+                Some(name),
+                "string_type",
+                "Input should be a valid string",
+            ));
             None
         }
     }
 }
 
-fn text_field(obj: &mut Map<String, Value>, name: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+fn text_field(
+    obj: &mut Map<String, Value>,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     let s = string_field(obj, name, errors)?;
     if s.trim().is_empty() {
-        errors.push(problem(Some(name), "string_too_short", "String should not be empty"));
+        errors.push(problem(
+            Some(name),
+            "string_too_short",
+            "String should not be empty",
+        ));
         return None;
     }
     if s.chars().count() > MAX_TEXT_CHARS {
-        errors.push(problem(Some(name), "string_too_long", format!("String should have at most {MAX_TEXT_CHARS} characters")));
+        errors.push(problem(
+            Some(name),
+            "string_too_long",
+            format!("String should have at most {MAX_TEXT_CHARS} characters"),
+        ));
         return None;
     }
     Some(s)
 }
 
-fn customer_field(obj: &mut Map<String, Value>, pattern: &Regex, errors: &mut Vec<FieldError>) -> Option<String> {
+fn customer_field(
+    obj: &mut Map<String, Value>,
+    pattern: &Regex,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     const NAME: &str = "customerNumber";
     let s = string_field(obj, NAME, errors)?;
     let chars = s.chars().count();
     if chars == 0 {
-        errors.push(problem(Some(NAME), "string_too_short", "String should have at least 1 character"));
+        errors.push(problem(
+            Some(NAME),
+            "string_too_short",
+            "String should have at least 1 character",
+        ));
         return None;
     }
     if chars > MAX_CUSTOMER_NUMBER_CHARS {
@@ -118,7 +171,11 @@ fn customer_field(obj: &mut Map<String, Value>, pattern: &Regex, errors: &mut Ve
         return None;
     }
     if !pattern.is_match(&s) {
-        errors.push(problem(Some(NAME), "string_pattern_mismatch", "String should match the customer number pattern"));
+        errors.push(problem(
+            Some(NAME),
+            "string_pattern_mismatch",
+            "String should match the customer number pattern",
+        ));
         return None;
     }
     Some(s)
@@ -148,7 +205,12 @@ mod tests {
         let r = parse(br#"{"sessionId":"s1","customerNumber":"CUST-992847","intent":"order_status","variables":{"a":1}}"#, &pat(), 32).unwrap();
         assert_eq!(r.customer_number, "CUST-992847");
         assert_eq!(r.variables.get("a"), Some(&Value::from(1)));
-        let r = parse(br#"{"sessionId":"s1","customerNumber":"a_b","intent":"x","extra":true}"#, &pat(), 32).unwrap();
+        let r = parse(
+            br#"{"sessionId":"s1","customerNumber":"a_b","intent":"x","extra":true}"#,
+            &pat(),
+            32,
+        )
+        .unwrap();
         assert!(r.variables.is_empty());
     }
 
@@ -169,33 +231,88 @@ mod tests {
     fn session_and_intent_must_be_non_empty_strings() {
         assert_eq!(
             errs(r#"{"sessionId":"","customerNumber":"C1","intent":5}"#),
-            vec![("body.sessionId".into(), "string_too_short"), ("body.intent".into(), "string_type")]
+            vec![
+                ("body.sessionId".into(), "string_too_short"),
+                ("body.intent".into(), "string_type")
+            ]
         );
-        assert_eq!(errs(r#"{"sessionId":"  ","customerNumber":"C1","intent":"x"}"#), vec![("body.sessionId".into(), "string_too_short")]);
+        assert_eq!(
+            errs(r#"{"sessionId":"  ","customerNumber":"C1","intent":"x"}"#),
+            vec![("body.sessionId".into(), "string_too_short")]
+        );
         let long = "x".repeat(MAX_TEXT_CHARS + 1);
         assert_eq!(
-            errs(&format!(r#"{{"sessionId":"{long}","customerNumber":"C1","intent":"x"}}"#)),
+            errs(&format!(
+                r#"{{"sessionId":"{long}","customerNumber":"C1","intent":"x"}}"#
+            )),
             vec![("body.sessionId".into(), "string_too_long")]
         );
     }
 
     #[test]
     fn customer_number_rules() {
-        let check = |cn: &str| errs(&format!(r#"{{"sessionId":"s","customerNumber":{cn},"intent":"x"}}"#));
-        assert_eq!(check(r#""""#), vec![("body.customerNumber".into(), "string_too_short")]);
-        assert_eq!(check(&format!(r#""{}""#, "A".repeat(21))), vec![("body.customerNumber".into(), "string_too_long")]);
-        assert_eq!(check("123"), vec![("body.customerNumber".into(), "string_type")]);
-        for bad in ["../etc", "a?b", "a&b", "a#b", "%2F", "a b", "a\\u0000b", "é", "a/b", "a\\nb"] {
-            assert_eq!(check(&format!(r#""{bad}""#)), vec![("body.customerNumber".into(), "string_pattern_mismatch")], "{bad}");
+        let check = |cn: &str| {
+            errs(&format!(
+                r#"{{"sessionId":"s","customerNumber":{cn},"intent":"x"}}"#
+            ))
+        };
+        assert_eq!(
+            check(r#""""#),
+            vec![("body.customerNumber".into(), "string_too_short")]
+        );
+        assert_eq!(
+            check(&format!(r#""{}""#, "A".repeat(21))),
+            vec![("body.customerNumber".into(), "string_too_long")]
+        );
+        assert_eq!(
+            check("123"),
+            vec![("body.customerNumber".into(), "string_type")]
+        );
+        for bad in [
+            "../etc",
+            "a?b",
+            "a&b",
+            "a#b",
+            "%2F",
+            "a b",
+            "a\\u0000b",
+            "é",
+            "a/b",
+            "a\\nb",
+        ] {
+            assert_eq!(
+                check(&format!(r#""{bad}""#)),
+                vec![("body.customerNumber".into(), "string_pattern_mismatch")],
+                "{bad}"
+            );
         }
-        assert!(parse(format!(r#"{{"sessionId":"s","customerNumber":"{}","intent":"x"}}"#, "A".repeat(20)).as_bytes(), &pat(), 32).is_ok());
+        assert!(parse(
+            format!(
+                r#"{{"sessionId":"s","customerNumber":"{}","intent":"x"}}"#,
+                "A".repeat(20)
+            )
+            .as_bytes(),
+            &pat(),
+            32
+        )
+        .is_ok());
     }
 
     #[test]
     fn custom_pattern_applies() {
         let digits = Regex::new("^[0-9]+$").unwrap();
-        assert!(parse(br#"{"sessionId":"s","customerNumber":"123","intent":"x"}"#, &digits, 32).is_ok());
-        assert!(parse(br#"{"sessionId":"s","customerNumber":"A1","intent":"x"}"#, &digits, 32).is_err());
+        assert!(parse(
+            br#"{"sessionId":"s","customerNumber":"123","intent":"x"}"#,
+            &digits,
+            32
+        )
+        .is_ok());
+        assert!(parse(
+            br#"{"sessionId":"s","customerNumber":"A1","intent":"x"}"#,
+            &digits,
+            32
+        )
+        .is_err());
     }
 
     #[test]
@@ -204,7 +321,11 @@ mod tests {
         assert_eq!(errs(""), vec![("body".into(), "json_invalid")]);
         assert_eq!(errs("[1,2]"), vec![("body".into(), "model_type")]);
         assert_eq!(errs("null"), vec![("body".into(), "model_type")]);
-        let deep = format!(r#"{{"sessionId":"s","customerNumber":"C","intent":"x","variables":{}{}}}"#, "[".repeat(40), "]".repeat(40));
+        let deep = format!(
+            r#"{{"sessionId":"s","customerNumber":"C","intent":"x","variables":{}{}}}"#,
+            "[".repeat(40),
+            "]".repeat(40)
+        );
         assert_eq!(errs(&deep), vec![("body".into(), "json_invalid")]);
         assert_eq!(
             parse(b"\xff\xfe{}", &pat(), 32).unwrap_err()[0].kind,

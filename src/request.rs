@@ -17,7 +17,9 @@ pub enum SlotState {
     NeedToken,
     /// Handed to the host; the token id is not known yet.
     Dispatching,
-    InFlight { token: u32 },
+    InFlight {
+        token: u32,
+    },
     /// A 429 asked for a retry at this instant.
     RetryAt(u64),
     Done(Result<ServiceData, ServiceFailure>),
@@ -39,7 +41,14 @@ pub struct Slot {
 
 impl Slot {
     fn new() -> Self {
-        Slot { state: SlotState::NeedToken, attempts: 0, reauthenticated: false, bearer: None, first_sent_ms: None, done_ms: None }
+        Slot {
+            state: SlotState::NeedToken,
+            attempts: 0,
+            reauthenticated: false,
+            bearer: None,
+            first_sent_ms: None,
+            done_ms: None,
+        }
     }
 
     pub fn is_done(&self) -> bool {
@@ -102,18 +111,27 @@ impl Request {
             deadline_ms: now.saturating_add(budget_ms),
             phase: Phase::Body,
             customer: String::new(),
-            slots: Slots { profile: Slot::new(), orders: Slot::new(), tickets: Slot::new() },
+            slots: Slots {
+                profile: Slot::new(),
+                orders: Slot::new(),
+                tickets: Slot::new(),
+            },
             retries: 0,
         }
     }
 
     pub fn waits_for_token(&self) -> bool {
-        self.phase == Phase::Calls && Service::ALL.iter().any(|s| matches!(self.slots.get(*s).state, SlotState::NeedToken))
+        self.phase == Phase::Calls
+            && Service::ALL
+                .iter()
+                .any(|s| matches!(self.slots.get(*s).state, SlotState::NeedToken))
     }
 
     /// Host tokens of the calls still in flight, to forget when the request ends.
     pub fn in_flight_tokens(&self) -> impl Iterator<Item = u32> + '_ {
-        Service::ALL.iter().filter_map(|s| self.slots.get(*s).in_flight_token())
+        Service::ALL
+            .iter()
+            .filter_map(|s| self.slots.get(*s).in_flight_token())
     }
 
     /// `Server-Timing` value: each finished call's duration from its first attempt.
@@ -122,7 +140,11 @@ impl Request {
         for s in Service::ALL {
             let slot = self.slots.get(s);
             if let (Some(start), Some(end)) = (slot.first_sent_ms, slot.done_ms) {
-                parts.push(format!("{};dur={}", s.short_name(), end.saturating_sub(start)));
+                parts.push(format!(
+                    "{};dur={}",
+                    s.short_name(),
+                    end.saturating_sub(start)
+                ));
             }
         }
         parts.join(", ")

@@ -116,7 +116,10 @@ fn scalar_text(raw: Option<&RawValue>) -> Option<String> {
     }
 }
 
-fn label_of(item: Option<&RawValue>, pick: fn(Labelled<'_>) -> Option<&RawValue>) -> Option<String> {
+fn label_of(
+    item: Option<&RawValue>,
+    pick: fn(Labelled<'_>) -> Option<&RawValue>,
+) -> Option<String> {
     let item = item?;
     if !item.get().starts_with('{') {
         return None;
@@ -146,19 +149,29 @@ pub fn parse_reply(
                 serde_json::from_str(raw.get()).map_err(|_| ReplyError::WrongShape)?;
             let full_name = scalar_text(labelled.full_name);
             let segment = scalar_text(labelled.segment);
-            Ok(ServiceData::Profile(Profile { raw, full_name, segment }))
+            Ok(ServiceData::Profile(Profile {
+                raw,
+                full_name,
+                segment,
+            }))
         }
         Service::Orders => {
             let mut reply: OrdersReply = from_json(text)?;
             reply.items.truncate(max_items);
             let first_label = label_of(reply.items.first().map(|b| &**b), |l| l.order_number);
-            Ok(ServiceData::Orders(Listing { items: reply.items, first_label }))
+            Ok(ServiceData::Orders(Listing {
+                items: reply.items,
+                first_label,
+            }))
         }
         Service::Tickets => {
             let mut reply: TicketsReply = from_json(text)?;
             reply.tickets.truncate(max_items);
             let first_label = label_of(reply.tickets.first().map(|b| &**b), |l| l.priority);
-            Ok(ServiceData::Tickets(Listing { items: reply.tickets, first_label }))
+            Ok(ServiceData::Tickets(Listing {
+                items: reply.tickets,
+                first_label,
+            }))
         }
     }
 }
@@ -192,8 +205,15 @@ mod tests {
 
     #[test]
     fn profile_labels_absent_null_empty_or_structured() {
-        for body in [r#"{}"#, r#"{"fullName":null}"#, r#"{"fullName":""}"#, r#"{"fullName":{"a":1}}"#] {
-            let ServiceData::Profile(p) = parse_reply(Service::Profile, body.as_bytes(), 1024, 5).unwrap() else {
+        for body in [
+            r#"{}"#,
+            r#"{"fullName":null}"#,
+            r#"{"fullName":""}"#,
+            r#"{"fullName":{"a":1}}"#,
+        ] {
+            let ServiceData::Profile(p) =
+                parse_reply(Service::Profile, body.as_bytes(), 1024, 5).unwrap()
+            else {
                 panic!()
             };
             assert_eq!(p.full_name, None, "{body}");
@@ -202,34 +222,57 @@ mod tests {
 
     #[test]
     fn profile_must_be_an_object() {
-        assert_eq!(parse_reply(Service::Profile, b"[1]", 1024, 5).err(), Some(ReplyError::WrongShape));
-        assert_eq!(parse_reply(Service::Profile, b"{nope", 1024, 5).err(), Some(ReplyError::NotJson));
-        assert_eq!(parse_reply(Service::Profile, b"\xff\xfe", 1024, 5).err(), Some(ReplyError::NotJson));
+        assert_eq!(
+            parse_reply(Service::Profile, b"[1]", 1024, 5).err(),
+            Some(ReplyError::WrongShape)
+        );
+        assert_eq!(
+            parse_reply(Service::Profile, b"{nope", 1024, 5).err(),
+            Some(ReplyError::NotJson)
+        );
+        assert_eq!(
+            parse_reply(Service::Profile, b"\xff\xfe", 1024, 5).err(),
+            Some(ReplyError::NotJson)
+        );
     }
 
     #[test]
     fn orders_truncated_and_first_number_read() {
         let body = br#"{"items":[{"orderNumber":"A1"},{"orderNumber":"A2"},{"orderNumber":"A3"}],"total":3}"#;
-        let ServiceData::Orders(l) = parse_reply(Service::Orders, body, 1024, 2).unwrap() else { panic!() };
+        let ServiceData::Orders(l) = parse_reply(Service::Orders, body, 1024, 2).unwrap() else {
+            panic!()
+        };
         assert_eq!(l.items.len(), 2);
         assert_eq!(l.first_label.as_deref(), Some("A1"));
     }
 
     #[test]
     fn orders_without_items_key_is_wrong_shape() {
-        assert_eq!(parse_reply(Service::Orders, br#"{"orders":[]}"#, 1024, 5).err(), Some(ReplyError::WrongShape));
-        assert_eq!(parse_reply(Service::Orders, br#"{"items":{}}"#, 1024, 5).err(), Some(ReplyError::WrongShape));
+        assert_eq!(
+            parse_reply(Service::Orders, br#"{"orders":[]}"#, 1024, 5).err(),
+            Some(ReplyError::WrongShape)
+        );
+        assert_eq!(
+            parse_reply(Service::Orders, br#"{"items":{}}"#, 1024, 5).err(),
+            Some(ReplyError::WrongShape)
+        );
     }
 
     #[test]
     fn tickets_first_priority_and_non_object_items() {
-        let ServiceData::Tickets(l) =
-            parse_reply(Service::Tickets, br#"{"tickets":[{"priority":"High"},7]}"#, 1024, 5).unwrap()
-        else {
+        let ServiceData::Tickets(l) = parse_reply(
+            Service::Tickets,
+            br#"{"tickets":[{"priority":"High"},7]}"#,
+            1024,
+            5,
+        )
+        .unwrap() else {
             panic!()
         };
         assert_eq!(l.first_label.as_deref(), Some("High"));
-        let ServiceData::Tickets(l) = parse_reply(Service::Tickets, br#"{"tickets":[7]}"#, 1024, 5).unwrap() else {
+        let ServiceData::Tickets(l) =
+            parse_reply(Service::Tickets, br#"{"tickets":[7]}"#, 1024, 5).unwrap()
+        else {
             panic!()
         };
         assert_eq!(l.first_label, None);
@@ -237,6 +280,9 @@ mod tests {
 
     #[test]
     fn oversized_reply_refused_before_parsing() {
-        assert_eq!(parse_reply(Service::Orders, &[b' '; 100], 99, 5).err(), Some(ReplyError::TooLarge));
+        assert_eq!(
+            parse_reply(Service::Orders, &[b' '; 100], 99, 5).err(),
+            Some(ReplyError::TooLarge)
+        );
     }
 }

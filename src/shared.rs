@@ -56,10 +56,18 @@ pub fn ensure_key(store: &dyn SharedStore, key: &str) {
 pub fn unique_id(store: &dyn SharedStore, key: &str) -> u64 {
     ensure_key(store, key);
     for _ in 0..1000 {
-        let Some((bytes, cas)) = store.get(key) else { continue };
-        let current: u64 = std::str::from_utf8(&bytes).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let Some((bytes, cas)) = store.get(key) else {
+            continue;
+        };
+        let current: u64 = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let next = current.wrapping_add(1);
-        if store.set(key, next.to_string().as_bytes(), Some(cas)).is_ok() {
+        if store
+            .set(key, next.to_string().as_bytes(), Some(cas))
+            .is_ok()
+        {
             return next;
         }
     }

@@ -25,9 +25,18 @@ const EXPIRY_SKEW_MS: u64 = 5000;
 #[serde(tag = "state", rename_all = "camelCase")]
 enum Entry {
     #[serde(rename_all = "camelCase")]
-    Valid { token: String, expires_at: u64, refresh_at: u64, refresh_failures: u32 },
+    Valid {
+        token: String,
+        expires_at: u64,
+        refresh_at: u64,
+        refresh_failures: u32,
+    },
     #[serde(rename_all = "camelCase")]
-    Failed { kind: TokenFailure, retry_at: u64, failures: u32 },
+    Failed {
+        kind: TokenFailure,
+        retry_at: u64,
+        failures: u32,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -66,7 +75,9 @@ struct TokenReply {
 
 fn expires_in_secs(v: &serde_json::Value) -> Option<u64> {
     let secs = match v {
-        serde_json::Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 1.0).map(|f| f as u64)),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 1.0).map(|f| f as u64)),
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }?;
@@ -77,8 +88,11 @@ fn expires_in_secs(v: &serde_json::Value) -> Option<u64> {
 fn classify(reply: &CallReply) -> Result<(String, u64), TokenFailure> {
     match reply.status {
         Some(200..=299) => {
-            let parsed: TokenReply = serde_json::from_slice(&reply.body).map_err(|_| TokenFailure::Unavailable)?;
-            let token = parsed.access_token.filter(|t| !t.is_empty() && !t.chars().any(char::is_control));
+            let parsed: TokenReply =
+                serde_json::from_slice(&reply.body).map_err(|_| TokenFailure::Unavailable)?;
+            let token = parsed
+                .access_token
+                .filter(|t| !t.is_empty() && !t.chars().any(char::is_control));
             let life = parsed.expires_in.as_ref().and_then(expires_in_secs);
             match (token, life) {
                 (Some(t), Some(secs)) => Ok((t, secs * 1000)),
@@ -92,7 +106,9 @@ fn classify(reply: &CallReply) -> Result<(String, u64), TokenFailure> {
 
 fn backoff(s: &TokenSettings, failures: u32) -> u64 {
     let exp = failures.saturating_sub(1).min(32);
-    s.failure_backoff_ms.saturating_mul(1u64 << exp).min(s.failure_backoff_max_ms)
+    s.failure_backoff_ms
+        .saturating_mul(1u64 << exp)
+        .min(s.failure_backoff_max_ms)
 }
 
 impl TokenCache {
@@ -103,7 +119,14 @@ impl TokenCache {
         ensure_key(store, &token_key);
         ensure_key(store, &lease_key);
         let owner = unique_id(store, "cognigy_enrich.vm_seq");
-        TokenCache { token_key, lease_key, owner, fetch_until: None, last_used_ms: None, cached: None }
+        TokenCache {
+            token_key,
+            lease_key,
+            owner,
+            fetch_until: None,
+            last_used_ms: None,
+            cached: None,
+        }
     }
 
     fn read(&mut self, store: &dyn SharedStore) -> (Option<Entry>, Option<u32>) {
@@ -115,7 +138,11 @@ impl TokenCache {
                 return (entry.clone(), Some(cas));
             }
         }
-        let entry: Option<Entry> = if bytes.is_empty() { None } else { serde_json::from_slice(&bytes).ok() };
+        let entry: Option<Entry> = if bytes.is_empty() {
+            None
+        } else {
+            serde_json::from_slice(&bytes).ok()
+        };
         self.cached = Some((cas, entry.clone()));
         (entry, Some(cas))
     }
@@ -129,7 +156,9 @@ impl TokenCache {
     /// The token for a request about to call the services.
     pub fn view(&mut self, now: u64, store: &dyn SharedStore) -> TokenView {
         match self.read(store).0 {
-            Some(Entry::Valid { token, expires_at, .. }) if now < expires_at => {
+            Some(Entry::Valid {
+                token, expires_at, ..
+            }) if now < expires_at => {
                 self.last_used_ms = Some(now);
                 TokenView::Ready(token)
             }
@@ -143,18 +172,29 @@ impl TokenCache {
     }
 
     fn recently_used(&self, now: u64) -> bool {
-        self.last_used_ms.is_some_and(|t| now.saturating_sub(t) < RECENT_USE_MS)
+        self.last_used_ms
+            .is_some_and(|t| now.saturating_sub(t) < RECENT_USE_MS)
     }
 
     /// Called from the root's tick: true when this VM should fetch now, having taken the lease.
     /// `waiters` says whether requests of this VM are waiting for a token.
-    pub fn should_fetch(&mut self, now: u64, store: &dyn SharedStore, waiters: bool, s: &TokenSettings) -> bool {
+    pub fn should_fetch(
+        &mut self,
+        now: u64,
+        store: &dyn SharedStore,
+        waiters: bool,
+        s: &TokenSettings,
+    ) -> bool {
         if self.is_fetching(now) {
             return false;
         }
         self.fetch_until = None;
         let want = match self.read(store).0 {
-            Some(Entry::Valid { expires_at, refresh_at, .. }) => {
+            Some(Entry::Valid {
+                expires_at,
+                refresh_at,
+                ..
+            }) => {
                 if now < expires_at {
                     now >= refresh_at && self.recently_used(now)
                 } else {
@@ -177,8 +217,13 @@ impl TokenCache {
                 return false;
             }
         }
-        let until = now.saturating_add(s.timeout_ms).saturating_add(LEASE_SLACK_MS);
-        let Ok(lease) = serde_json::to_vec(&Lease { owner: self.owner, until }) else {
+        let until = now
+            .saturating_add(s.timeout_ms)
+            .saturating_add(LEASE_SLACK_MS);
+        let Ok(lease) = serde_json::to_vec(&Lease {
+            owner: self.owner,
+            until,
+        }) else {
             return false;
         };
         if store.set(&self.lease_key, &lease, Some(cas)).is_ok() {
@@ -212,7 +257,10 @@ impl TokenCache {
                 (":method", "POST".to_owned()),
                 (":path", s.path.clone()),
                 (":authority", s.authority.clone()),
-                ("content-type", "application/x-www-form-urlencoded".to_owned()),
+                (
+                    "content-type",
+                    "application/x-www-form-urlencoded".to_owned(),
+                ),
                 ("accept", "application/json".to_owned()),
             ],
             body: Some(body.into_bytes()),
@@ -242,7 +290,15 @@ impl TokenCache {
                     refresh_failures: 0,
                 }
             }
-            (Err(_), Some(Entry::Valid { token, expires_at, refresh_failures, .. })) if now < expires_at => {
+            (
+                Err(_),
+                Some(Entry::Valid {
+                    token,
+                    expires_at,
+                    refresh_failures,
+                    ..
+                }),
+            ) if now < expires_at => {
                 let failures = refresh_failures.saturating_add(1);
                 Entry::Valid {
                     token,
@@ -256,7 +312,11 @@ impl TokenCache {
                     Some(Entry::Failed { failures, .. }) => failures.saturating_add(1),
                     _ => 1,
                 };
-                Entry::Failed { kind: *kind, retry_at: now.saturating_add(backoff(s, failures)), failures }
+                Entry::Failed {
+                    kind: *kind,
+                    retry_at: now.saturating_add(backoff(s, failures)),
+                    failures,
+                }
             }
         };
         self.write(store, &entry);
@@ -278,7 +338,9 @@ impl TokenCache {
     pub fn next_wake(&self, now: u64) -> Option<u64> {
         let fetch = self.fetch_until;
         let refresh = match &self.cached {
-            Some((_, Some(Entry::Valid { refresh_at, .. }))) if self.recently_used(now) => Some(*refresh_at),
+            Some((_, Some(Entry::Valid { refresh_at, .. }))) if self.recently_used(now) => {
+                Some(*refresh_at)
+            }
             _ => None,
         };
         match (fetch, refresh) {
@@ -301,12 +363,22 @@ mod tests {
     }
 
     fn ok(token: &str, expires_in: u64) -> CallReply {
-        let body = format!(r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in}}}"#);
-        CallReply { status: Some(200), retry_after: None, body_size: body.len(), body: body.into_bytes() }
+        let body = format!(
+            r#"{{"access_token":"{token}","token_type":"Bearer","expires_in":{expires_in}}}"#
+        );
+        CallReply {
+            status: Some(200),
+            retry_after: None,
+            body_size: body.len(),
+            body: body.into_bytes(),
+        }
     }
 
     fn status(code: u16) -> CallReply {
-        CallReply { status: Some(code), ..CallReply::default() }
+        CallReply {
+            status: Some(code),
+            ..CallReply::default()
+        }
     }
 
     #[test]
@@ -315,7 +387,10 @@ mod tests {
         assert_eq!(call.cluster, "token_service");
         assert_eq!(call.header(":method"), Some("POST"));
         assert_eq!(call.header(":path"), Some("/oauth/token"));
-        assert_eq!(call.header("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(
+            call.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
         let body = String::from_utf8(call.body.unwrap()).unwrap();
         assert_eq!(
             body,
@@ -331,14 +406,20 @@ mod tests {
         let mut b = TokenCache::new(&store, "t");
         assert_ne!(a.owner, b.owner);
         assert_eq!(a.view(0, &store), TokenView::Wait);
-        assert!(!a.should_fetch(0, &store, false, &s), "no waiters, no fetch");
+        assert!(
+            !a.should_fetch(0, &store, false, &s),
+            "no waiters, no fetch"
+        );
         assert!(a.should_fetch(0, &store, true, &s));
         assert!(!a.should_fetch(1, &store, true, &s), "already fetching");
         assert!(!b.should_fetch(1, &store, true, &s), "lease held by a");
         a.on_reply(10, &ok("T1", 3600), &store, &s).unwrap();
         assert_eq!(b.view(11, &store), TokenView::Ready("T1".into()));
         assert_eq!(a.view(11, &store), TokenView::Ready("T1".into()));
-        assert!(!b.should_fetch(12, &store, true, &s), "valid token, nothing to fetch");
+        assert!(
+            !b.should_fetch(12, &store, true, &s),
+            "valid token, nothing to fetch"
+        );
     }
 
     #[test]
@@ -352,7 +433,10 @@ mod tests {
         assert_eq!(a.view(3_500_000, &store), TokenView::Ready("T1".into()));
         assert_eq!(a.next_wake(3_500_000), Some(3_540_000));
         assert!(!a.should_fetch(3_539_999, &store, false, &s));
-        assert!(a.should_fetch(3_540_000, &store, false, &s), "refresh ahead");
+        assert!(
+            a.should_fetch(3_540_000, &store, false, &s),
+            "refresh ahead"
+        );
         // still usable while the renewal runs; the renewal replaces it
         assert_eq!(a.view(3_540_001, &store), TokenView::Ready("T1".into()));
         a.on_reply(3_540_010, &ok("T2", 3600), &store, &s).unwrap();
@@ -389,13 +473,26 @@ mod tests {
         let s = ts();
         let mut a = TokenCache::new(&store, "t");
         assert!(a.should_fetch(0, &store, true, &s));
-        assert_eq!(a.on_reply(5, &status(503), &store, &s), Err(TokenFailure::Unavailable));
-        assert_eq!(a.view(6, &store), TokenView::Failed(TokenFailure::Unavailable));
+        assert_eq!(
+            a.on_reply(5, &status(503), &store, &s),
+            Err(TokenFailure::Unavailable)
+        );
+        assert_eq!(
+            a.view(6, &store),
+            TokenView::Failed(TokenFailure::Unavailable)
+        );
         assert!(!a.should_fetch(500, &store, true, &s), "backoff 1 s");
         assert_eq!(a.view(1005, &store), TokenView::Wait);
         assert!(a.should_fetch(1005, &store, true, &s));
-        assert_eq!(a.on_reply(1010, &CallReply::default(), &store, &s), Err(TokenFailure::Unavailable));
-        assert_eq!(a.view(2500, &store), TokenView::Failed(TokenFailure::Unavailable), "backoff doubled to 2 s");
+        assert_eq!(
+            a.on_reply(1010, &CallReply::default(), &store, &s),
+            Err(TokenFailure::Unavailable)
+        );
+        assert_eq!(
+            a.view(2500, &store),
+            TokenView::Failed(TokenFailure::Unavailable),
+            "backoff doubled to 2 s"
+        );
         assert!(a.should_fetch(3010, &store, true, &s));
         a.on_reply(3020, &ok("T", 60), &store, &s).unwrap();
         assert_eq!(a.view(3021, &store), TokenView::Ready("T".into()));
@@ -408,10 +505,38 @@ mod tests {
             (status(401), TokenFailure::Rejected),
             (status(400), TokenFailure::Rejected),
             (status(500), TokenFailure::Unavailable),
-            (CallReply { status: Some(200), body: br#"{"expires_in":60}"#.to_vec(), ..CallReply::default() }, TokenFailure::Unavailable),
-            (CallReply { status: Some(200), body: br#"{"access_token":"x"}"#.to_vec(), ..CallReply::default() }, TokenFailure::Unavailable),
-            (CallReply { status: Some(200), body: br#"{"access_token":"x","expires_in":0}"#.to_vec(), ..CallReply::default() }, TokenFailure::Unavailable),
-            (CallReply { status: Some(200), body: b"<html>".to_vec(), ..CallReply::default() }, TokenFailure::Unavailable),
+            (
+                CallReply {
+                    status: Some(200),
+                    body: br#"{"expires_in":60}"#.to_vec(),
+                    ..CallReply::default()
+                },
+                TokenFailure::Unavailable,
+            ),
+            (
+                CallReply {
+                    status: Some(200),
+                    body: br#"{"access_token":"x"}"#.to_vec(),
+                    ..CallReply::default()
+                },
+                TokenFailure::Unavailable,
+            ),
+            (
+                CallReply {
+                    status: Some(200),
+                    body: br#"{"access_token":"x","expires_in":0}"#.to_vec(),
+                    ..CallReply::default()
+                },
+                TokenFailure::Unavailable,
+            ),
+            (
+                CallReply {
+                    status: Some(200),
+                    body: b"<html>".to_vec(),
+                    ..CallReply::default()
+                },
+                TokenFailure::Unavailable,
+            ),
         ] {
             let store = MemoryStore::default();
             let mut a = TokenCache::new(&store, "t");
@@ -422,7 +547,11 @@ mod tests {
         let store = MemoryStore::default();
         let mut a = TokenCache::new(&store, "t");
         assert!(a.should_fetch(0, &store, true, &s));
-        let r = CallReply { status: Some(200), body: br#"{"access_token":"x","expires_in":"120"}"#.to_vec(), ..CallReply::default() };
+        let r = CallReply {
+            status: Some(200),
+            body: br#"{"access_token":"x","expires_in":"120"}"#.to_vec(),
+            ..CallReply::default()
+        };
         assert_eq!(a.on_reply(1, &r, &store, &s), Ok(()));
     }
 
@@ -437,7 +566,10 @@ mod tests {
         assert!(a.should_fetch(3_540_000, &store, false, &s));
         assert!(a.on_reply(3_540_001, &status(503), &store, &s).is_err());
         assert_eq!(a.view(3_540_002, &store), TokenView::Ready("T".into()));
-        assert!(!a.should_fetch(3_540_500, &store, false, &s), "renewal backs off");
+        assert!(
+            !a.should_fetch(3_540_500, &store, false, &s),
+            "renewal backs off"
+        );
         assert!(a.should_fetch(3_541_001, &store, false, &s));
     }
 

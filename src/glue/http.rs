@@ -29,9 +29,17 @@ fn action(a: engine::Action) -> Action {
 }
 
 impl Context for Http {
-    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
         let reply = self.vm.read_reply(body_size);
-        self.vm.drive(self.id, |engine, now| ((), engine.on_call_reply(token, &reply, now, &HostStore)));
+        self.vm.drive(self.id, |engine, now| {
+            ((), engine.on_call_reply(token, &reply, now, &HostStore))
+        });
     }
 
     fn on_done(&mut self) -> bool {
@@ -48,7 +56,12 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let get = |name: &str| host::header(MapType::HttpRequestHeaders, name);
         let path = get(":path").unwrap_or_default();
-        let ours = self.vm.engine.borrow().as_ref().is_some_and(|e| e.is_enrich_path(&path));
+        let ours = self
+            .vm
+            .engine
+            .borrow()
+            .as_ref()
+            .is_some_and(|e| e.is_enrich_path(&path));
         if !ours {
             return Action::Continue;
         }
@@ -70,7 +83,9 @@ impl HttpContext for Http {
         };
         let id = self.id;
         self.vm
-            .drive(id, |engine, now| engine.on_request_headers(id, &head, now, &HostStore))
+            .drive(id, |engine, now| {
+                engine.on_request_headers(id, &head, now, &HostStore)
+            })
             .map_or(Action::Continue, action)
     }
 
@@ -78,7 +93,9 @@ impl HttpContext for Http {
         let id = self.id;
         let mut read = || host::buffer(BufferType::HttpRequestBody, body_size);
         self.vm
-            .drive(id, |engine, now| engine.on_request_body(id, body_size, end_of_stream, &mut read, now, &HostStore))
+            .drive(id, |engine, now| {
+                engine.on_request_body(id, body_size, end_of_stream, &mut read, now, &HostStore)
+            })
             .map_or(Action::Continue, action)
     }
 }

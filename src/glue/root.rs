@@ -19,14 +19,24 @@ pub struct Root {
 
 impl Root {
     pub fn new(context_id: u32) -> Self {
-        Root { vm: Rc::new(Vm::new(context_id)) }
+        Root {
+            vm: Rc::new(Vm::new(context_id)),
+        }
     }
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token: u32, _headers: usize, body_size: usize, _trailers: usize) {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
         let reply = self.vm.read_reply(body_size);
-        self.vm.drive(self.vm.root_id, |engine, now| ((), engine.on_call_reply(token, &reply, now, &HostStore)));
+        self.vm.drive(self.vm.root_id, |engine, now| {
+            ((), engine.on_call_reply(token, &reply, now, &HostStore))
+        });
     }
 }
 
@@ -40,7 +50,11 @@ impl RootContext for Root {
                     "cognigy-enrich configured: path {}, deadline {} ms, caller auth {}",
                     settings.enrich_path,
                     settings.deadline_ms,
-                    if settings.auth.is_enabled() { "on" } else { "OFF" }
+                    if settings.auth.is_enabled() {
+                        "on"
+                    } else {
+                        "OFF"
+                    }
                 );
                 *self.vm.engine.borrow_mut() = Some(Engine::new(Rc::new(settings), &HostStore));
                 true
@@ -54,7 +68,9 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         self.vm.ticked(host::now_ms());
-        self.vm.drive(self.vm.root_id, |engine, now| ((), engine.on_tick(now, &HostStore)));
+        self.vm.drive(self.vm.root_id, |engine, now| {
+            ((), engine.on_tick(now, &HostStore))
+        });
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

@@ -26,12 +26,20 @@ pub struct Vm {
 
 impl Vm {
     pub fn new(root_id: u32) -> Self {
-        Vm { root_id, engine: RefCell::new(None), armed: Cell::new(None) }
+        Vm {
+            root_id,
+            engine: RefCell::new(None),
+            armed: Cell::new(None),
+        }
     }
 
     /// Runs `f` on the engine (if configured), then carries out the effects it returned.
     /// `current` is the context whose callback this is, made effective again at the end.
-    pub fn drive<R>(&self, current: u32, f: impl FnOnce(&mut Engine, u64) -> (R, Vec<Effect>)) -> Option<R> {
+    pub fn drive<R>(
+        &self,
+        current: u32,
+        f: impl FnOnce(&mut Engine, u64) -> (R, Vec<Effect>),
+    ) -> Option<R> {
         let now = host::now_ms();
         let (result, effects) = {
             let mut slot = self.engine.borrow_mut();
@@ -53,7 +61,8 @@ impl Vm {
                     // silently when its request goes away, so each reply arrives, clears the SDK's
                     // token map, and is dropped by the engine if nobody waits for it.
                     host::focus(self.root_id);
-                    let headers: Vec<(&str, &str)> = call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let headers: Vec<(&str, &str)> =
+                        call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
                     let result = hostcalls::dispatch_http_call(
                         &call.cluster,
                         headers,
@@ -62,18 +71,31 @@ impl Vm {
                         Duration::from_millis(call.timeout_ms),
                     );
                     if let Err(status) = result {
-                        warn!("dispatch to cluster {} refused by host: {status:?}", call.cluster);
+                        warn!(
+                            "dispatch to cluster {} refused by host: {status:?}",
+                            call.cluster
+                        );
                     }
                     let more = match self.engine.borrow_mut().as_mut() {
-                        Some(engine) => engine.dispatched(owner, result.map_err(|_| ()), now, &HostStore),
+                        Some(engine) => {
+                            engine.dispatched(owner, result.map_err(|_| ()), now, &HostStore)
+                        }
                         None => Vec::new(),
                     };
                     queue.extend(more);
                 }
                 Effect::Respond { ctx, reply } => {
                     if host::focus(ctx) {
-                        let headers: Vec<(&str, &str)> = reply.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                        if let Err(status) = hostcalls::send_http_response(u32::from(reply.status), headers, Some(reply.body.as_bytes())) {
+                        let headers: Vec<(&str, &str)> = reply
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (*k, v.as_str()))
+                            .collect();
+                        if let Err(status) = hostcalls::send_http_response(
+                            u32::from(reply.status),
+                            headers,
+                            Some(reply.body.as_bytes()),
+                        ) {
                             warn!("local reply for context {ctx} failed: {status:?}");
                         }
                     }
@@ -94,7 +116,8 @@ impl Vm {
             (Some(at), armed) => {
                 let delay = at.saturating_sub(now).clamp(1, MAX_TICK_MS);
                 let fire_at = now + delay;
-                let early_enough = armed.is_some_and(|(armed_at, _)| armed_at > now && armed_at <= fire_at);
+                let early_enough =
+                    armed.is_some_and(|(armed_at, _)| armed_at > now && armed_at <= fire_at);
                 if !early_enough {
                     host::set_tick_ms(delay);
                     self.armed.set(Some((fire_at, delay)));
@@ -112,14 +135,24 @@ impl Vm {
 
     /// Reads a callout's reply; the body only when it is within the engine's limit.
     pub fn read_reply(&self, body_size: usize) -> CallReply {
-        let limit = self.engine.borrow().as_ref().map_or(0, |e| e.settings().limits.max_upstream_body_bytes);
-        let status = host::header(MapType::HttpCallResponseHeaders, ":status").and_then(|s| s.parse().ok());
+        let limit = self
+            .engine
+            .borrow()
+            .as_ref()
+            .map_or(0, |e| e.settings().limits.max_upstream_body_bytes);
+        let status =
+            host::header(MapType::HttpCallResponseHeaders, ":status").and_then(|s| s.parse().ok());
         let retry_after = host::header(MapType::HttpCallResponseHeaders, "retry-after");
         let body = if body_size > 0 && body_size <= limit {
             host::buffer(BufferType::HttpCallResponseBody, body_size).unwrap_or_default()
         } else {
             Vec::new()
         };
-        CallReply { status, retry_after, body, body_size }
+        CallReply {
+            status,
+            retry_after,
+            body,
+            body_size,
+        }
     }
 }

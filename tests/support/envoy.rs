@@ -24,7 +24,10 @@ impl Default for EnvoyOptions {
             env: vec![
                 ("ENRICH_CLIENT_ID", Some("cognigy-proxy-client".to_owned())),
                 ("ENRICH_CLIENT_SECRET", Some("proxy-secret-key".to_owned())),
-                ("ENRICH_WEBHOOK_TOKENS", Some("demo-webhook-token,rotated-token".to_owned())),
+                (
+                    "ENRICH_WEBHOOK_TOKENS",
+                    Some("demo-webhook-token,rotated-token".to_owned()),
+                ),
             ],
             patches: Vec::new(),
         }
@@ -44,29 +47,49 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn envoy_bin() -> PathBuf {
-    std::env::var_os("ENVOY_BIN").map(PathBuf::from).unwrap_or_else(|| repo_root().join(".venv/bin/envoy"))
+    std::env::var_os("ENVOY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv/bin/envoy"))
 }
 
 pub fn wasm_path() -> PathBuf {
     let p = repo_root().join("target/wasm32-wasip1/release/cognigy_enrich.wasm");
-    assert!(p.exists(), "{} missing: run `make test` (it builds the filter first)", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run `make test` (it builds the filter first)",
+        p.display()
+    );
     p
 }
 
 /// The demo bootstrap with listener and admin on port 0, clusters on the mocks' ports, the wasm
 /// by absolute path and the given plugin configuration.
 pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
-    let mut yaml = std::fs::read_to_string(repo_root().join("envoy/envoy.yaml")).expect("read envoy/envoy.yaml");
+    let mut yaml = std::fs::read_to_string(repo_root().join("envoy/envoy.yaml"))
+        .expect("read envoy/envoy.yaml");
     let replace = |yaml: &mut String, from: &str, to: &str| {
         assert!(yaml.contains(from), "bootstrap has no {from:?}");
         *yaml = yaml.replace(from, to);
     };
     replace(&mut yaml, "port_value: 10000", "port_value: 0");
     replace(&mut yaml, "port_value: 9901", "port_value: 0");
-    for (port, service) in [(9001, Service::Token), (9002, Service::Profile), (9003, Service::Orders), (9004, Service::Crm)] {
-        replace(&mut yaml, &format!("port_value: {port} "), &format!("port_value: {} ", mocks.port(service)));
+    for (port, service) in [
+        (9001, Service::Token),
+        (9002, Service::Profile),
+        (9003, Service::Orders),
+        (9004, Service::Crm),
+    ] {
+        replace(
+            &mut yaml,
+            &format!("port_value: {port} "),
+            &format!("port_value: {} ", mocks.port(service)),
+        );
     }
-    replace(&mut yaml, "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm", &format!("filename: {}", wasm_path().display()));
+    replace(
+        &mut yaml,
+        "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm",
+        &format!("filename: {}", wasm_path().display()),
+    );
     replace(&mut yaml, r#"{"deadlineMs": 4500}"#, &opts.plugin_config);
     for (from, to) in &opts.patches {
         replace(&mut yaml, from, to);
@@ -75,7 +98,9 @@ pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
 }
 
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build();
     match agent.get(&format!("http://127.0.0.1:{port}{path}")).call() {
         Ok(r) => Some((r.status(), r.into_string().ok()?)),
         Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
@@ -101,7 +126,13 @@ impl Envoy {
         let mut cmd = Command::new(envoy_bin());
         cmd.arg("-c")
             .arg(&config)
-            .args(["--concurrency", &opts.concurrency.to_string(), "--disable-hot-restart", "--log-level", "info"])
+            .args([
+                "--concurrency",
+                &opts.concurrency.to_string(),
+                "--disable-hot-restart",
+                "--log-level",
+                "info",
+            ])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .arg("--log-path")
@@ -116,8 +147,16 @@ impl Envoy {
                 None => cmd.env_remove(k),
             };
         }
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {}: {e} (run `make test`)", envoy_bin().display()));
-        let mut envoy = Envoy { child, port: 0, admin_port: 0, dir, log_path };
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e} (run `make test`)", envoy_bin().display()));
+        let mut envoy = Envoy {
+            child,
+            port: 0,
+            admin_port: 0,
+            dir,
+            log_path,
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = envoy.child.try_wait() {
@@ -125,7 +164,12 @@ impl Envoy {
             }
             if envoy.admin_port == 0 {
                 if let Ok(addr) = std::fs::read_to_string(&admin_path) {
-                    envoy.admin_port = addr.trim().rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                    envoy.admin_port = addr
+                        .trim()
+                        .rsplit(':')
+                        .next()
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0);
                 }
             }
             if envoy.admin_port != 0 && envoy.port == 0 {
@@ -171,13 +215,23 @@ impl Envoy {
 fn listener_port(json: &str) -> Option<u16> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     let statuses = v.get("listener_statuses")?.as_array()?;
-    statuses.iter().find_map(|s| s.pointer("/local_address/socket_address/port_value")?.as_u64()).and_then(|p| u16::try_from(p).ok())
+    statuses
+        .iter()
+        .find_map(|s| {
+            s.pointer("/local_address/socket_address/port_value")?
+                .as_u64()
+        })
+        .and_then(|p| u16::try_from(p).ok())
 }
 
 fn tempdir() -> PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!("cognigy-enrich-e2e-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let dir = std::env::temp_dir().join(format!(
+        "cognigy-enrich-e2e-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }

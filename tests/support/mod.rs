@@ -24,20 +24,29 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 
     pub fn detail(&self) -> String {
-        self.json()["detail"].as_str().unwrap_or_default().to_owned()
+        self.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
 pub fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build()
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(30))
+        .build()
 }
 
 fn to_resp(r: ureq::Response) -> Resp {
@@ -51,11 +60,21 @@ fn to_resp(r: ureq::Response) -> Resp {
         })
         .collect();
     let body = r.into_string().unwrap_or_default();
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// Sends a request; any status is a `Resp`, only transport failures panic.
-pub fn send(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
+pub fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Resp {
     let mut req = agent.request(method, url);
     for (k, v) in headers {
         req = req.set(k, v);
@@ -77,18 +96,28 @@ pub fn enrich(agent: &ureq::Agent, envoy: &Envoy, body: &str) -> Resp {
         agent,
         "POST",
         &envoy.url(ENRICH_PATH),
-        &[("authorization", &format!("Bearer {WEBHOOK_TOKEN}")), ("content-type", "application/json")],
+        &[
+            ("authorization", &format!("Bearer {WEBHOOK_TOKEN}")),
+            ("content-type", "application/json"),
+        ],
         Some(body.as_bytes()),
     )
 }
 
 pub fn payload(customer: &str) -> String {
-    serde_json::json!({"sessionId": "sess-1", "customerNumber": customer, "intent": "order_status"}).to_string()
+    serde_json::json!({"sessionId": "sess-1", "customerNumber": customer, "intent": "order_status"})
+        .to_string()
 }
 
 /// Mocks and an Envoy in front of them with the given plugin configuration.
 pub fn stack(plugin_config: &str) -> (Mocks, Envoy) {
     let mocks = Mocks::start(MockConfig::default()).expect("mock upstreams start");
-    let envoy = Envoy::start(&mocks, EnvoyOptions { plugin_config: plugin_config.to_owned(), ..EnvoyOptions::default() });
+    let envoy = Envoy::start(
+        &mocks,
+        EnvoyOptions {
+            plugin_config: plugin_config.to_owned(),
+            ..EnvoyOptions::default()
+        },
+    );
     (mocks, envoy)
 }
