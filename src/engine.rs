@@ -15,6 +15,7 @@ use crate::call::{Call, CallReply};
 use crate::config::Settings;
 use crate::encode;
 use crate::error::{EnrichError, Reply, ServiceFailure, TokenFailure, JSON};
+use crate::metrics::{Observation, StatusClass};
 use crate::payload;
 use crate::request::{Phase, Request, SlotState};
 use crate::service::{parse_reply, Service, ServiceData};
@@ -82,6 +83,7 @@ pub struct Engine {
     /// When to next try for a token on behalf of waiting requests.
     token_poll_at: Option<u64>,
     finished: Vec<Finished>,
+    observations: Vec<Observation>,
 }
 
 fn is_json_media_type(content_type: &str) -> bool {
@@ -105,6 +107,7 @@ impl Engine {
             callouts: HashMap::new(),
             token_poll_at: None,
             finished: Vec::new(),
+            observations: Vec::new(),
         }
     }
 
@@ -118,6 +121,11 @@ impl Engine {
 
     pub fn pending_callouts(&self) -> usize {
         self.callouts.len()
+    }
+
+    /// What happened since the last call, for the metrics.
+    pub fn take_observations(&mut self) -> Vec<Observation> {
+        std::mem::take(&mut self.observations)
     }
 
     /// Requests finished since the last call, for the glue's access log and metrics.
@@ -311,6 +319,7 @@ impl Engine {
         slot.attempts += 1;
         slot.state = SlotState::Dispatching;
         slot.first_sent_ms.get_or_insert(now);
+        slot.sent_ms = Some(now);
         let call = Call {
             cluster: svc.cluster.clone(),
             headers: vec![
@@ -372,6 +381,11 @@ impl Engine {
                     request.id,
                     service.short_name()
                 );
+                self.observations.push(Observation::Upstream {
+                    service,
+                    class: StatusClass::Reset,
+                    latency_ms: 0,
+                });
                 let slot = request.slots.get_mut(service);
                 slot.state = SlotState::Done(Err(ServiceFailure::Unreachable));
                 slot.done_ms = Some(now);
@@ -401,7 +415,11 @@ impl Engine {
     }
 
     fn token_reply(&mut self, reply: &CallReply, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
-        match self.token.on_reply(now, reply, store, &self.settings.token) {
+        let outcome = self.token.on_reply(now, reply, store, &self.settings.token);
+        self.observations.push(Observation::TokenFetch {
+            ok: outcome.is_ok(),
+        });
+        match outcome {
             Ok(()) => info!("OAuth token fetched"),
             Err(kind) => warn!(
                 "OAuth token fetch failed: {kind:?} (status {:?})",
@@ -450,6 +468,12 @@ impl Engine {
         let deadline = request.deadline_ms;
         let id = request.id.clone();
         let slot = request.slots.get_mut(service);
+        let latency_ms = slot.sent_ms.map_or(0, |t| now.saturating_sub(t));
+        self.observations.push(Observation::Upstream {
+            service,
+            class: StatusClass::of(reply.status),
+            latency_ms,
+        });
         let limits = settings.limits;
         let outcome = match reply.status {
             Some(200..=299) => {
@@ -497,6 +521,7 @@ impl Engine {
                 Some(at) => {
                     slot.state = SlotState::RetryAt(at);
                     request.retries += 1;
+                    self.observations.push(Observation::Retry { service });
                     debug!(
                         "[{id}] {} answered 429; retry in {} ms",
                         service.short_name(),
@@ -620,6 +645,10 @@ impl Engine {
             "[{}] enrich {} status={} duration_ms={} retries={}",
             request.id, finished.outcome, finished.status, finished.duration_ms, finished.retries
         );
+        self.observations.push(Observation::Request {
+            outcome: finished.outcome,
+            duration_ms: finished.duration_ms,
+        });
         self.finished.push(finished);
         Effect::Respond {
             ctx: request.ctx,

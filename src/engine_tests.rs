@@ -880,3 +880,47 @@ fn server_timing_is_opt_in() {
         .iter()
         .any(|(k, _)| *k == "server-timing"));
 }
+
+#[test]
+fn observations_for_metrics() {
+    use crate::metrics::{Observation as O, StatusClass as C};
+    let mut sim = Sim::new("{}");
+    sim.start(1);
+    sim.with_token();
+    sim.now += 5;
+    sim.answer(
+        sim.last_to("orders"),
+        CallReply {
+            retry_after: Some("0".into()),
+            ..reply(429, "")
+        },
+    );
+    sim.tick();
+    sim.now += 3;
+    sim.answer_all_ok();
+    let obs = sim.engine.take_observations();
+    assert!(obs.contains(&O::TokenFetch { ok: true }));
+    assert!(obs.contains(&O::Retry {
+        service: Service::Orders
+    }));
+    assert!(obs.contains(&O::Upstream {
+        service: Service::Orders,
+        class: C::S4xx,
+        latency_ms: 5
+    }));
+    assert!(obs.contains(&O::Upstream {
+        service: Service::Orders,
+        class: C::S2xx,
+        latency_ms: 3
+    }));
+    assert!(obs.contains(&O::Upstream {
+        service: Service::Profile,
+        class: C::S2xx,
+        latency_ms: 8
+    }));
+    assert!(obs.contains(&O::Request {
+        outcome: "ok",
+        duration_ms: 8
+    }));
+    assert!(sim.engine.take_observations().is_empty());
+}

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod httpdate;
 pub mod json_depth;
+pub mod metrics;
 pub mod payload;
 pub mod request;
 pub mod secret;

@@ -36,6 +36,8 @@ pub struct Slot {
     /// The bearer token of the last attempt, so a 401 drops exactly that one.
     pub bearer: Option<String>,
     pub first_sent_ms: Option<u64>,
+    /// When the current attempt was sent, for the per-call latency metric.
+    pub sent_ms: Option<u64>,
     pub done_ms: Option<u64>,
 }
 
@@ -47,6 +49,7 @@ impl Slot {
             reauthenticated: false,
             bearer: None,
             first_sent_ms: None,
+            sent_ms: None,
             done_ms: None,
         }
     }

@@ -11,6 +11,7 @@ use crate::engine::Engine;
 
 use super::host::{self, HostStore};
 use super::http::Http;
+use super::metrics::Metrics;
 use super::vm::Vm;
 
 pub struct Root {
@@ -57,6 +58,7 @@ impl RootContext for Root {
                     }
                 );
                 *self.vm.engine.borrow_mut() = Some(Engine::new(Rc::new(settings), &HostStore));
+                *self.vm.metrics.borrow_mut() = Metrics::define();
                 true
             }
             Err(e) => {

@@ -13,6 +13,7 @@ use crate::call::CallReply;
 use crate::engine::{Effect, Engine};
 
 use super::host::{self, HostStore};
+use super::metrics::Metrics;
 
 /// Longest tick the timer is armed for; a later wake simply re-arms.
 const MAX_TICK_MS: u64 = 60_000;
@@ -20,6 +21,7 @@ const MAX_TICK_MS: u64 = 60_000;
 pub struct Vm {
     pub root_id: u32,
     pub engine: RefCell<Option<Engine>>,
+    pub metrics: RefCell<Metrics>,
     /// When the armed timer fires next, and its period.
     armed: Cell<Option<(u64, u64)>>,
 }
@@ -29,6 +31,7 @@ impl Vm {
         Vm {
             root_id,
             engine: RefCell::new(None),
+            metrics: RefCell::new(Metrics::default()),
             armed: Cell::new(None),
         }
     }
@@ -48,6 +51,14 @@ impl Vm {
         };
         self.execute(effects, now);
         host::focus(current);
+        let drained = self
+            .engine
+            .borrow_mut()
+            .as_mut()
+            .map(|e| (e.take_observations(), e.take_finished()));
+        if let Some((observations, _finished)) = drained {
+            self.metrics.borrow().record(observations);
+        }
         self.reschedule(now);
         Some(result)
     }

@@ -135,6 +135,7 @@ impl Envoy {
             ])
             .arg("--admin-address-path")
             .arg(&admin_path)
+            .args(["--file-flush-interval-msec", "100"])
             .arg("--log-path")
             .arg(&log_path)
             .current_dir(repo_root())
@@ -195,6 +196,18 @@ impl Envoy {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The log once `ready` holds for it (Envoy writes its log file lazily), or after `secs`.
+    pub fn log_when(&self, secs: u64, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let log = self.log();
+            if ready(&log) || Instant::now() >= deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn is_running(&mut self) -> bool {
