@@ -12,6 +12,7 @@ use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
 use crate::secret::Secret;
 use crate::service::Service;
+use crate::template::PromptTemplate;
 
 pub const ENV_CLIENT_ID: &str = "ENRICH_CLIENT_ID";
 pub const ENV_CLIENT_SECRET: &str = "ENRICH_CLIENT_SECRET";
@@ -98,13 +99,34 @@ pub struct ServiceConfig {
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct PromptConfig {
     /// Longest upstream value copied into the prompt, in characters.
     pub max_value_chars: usize,
     /// Longest prompt, in characters.
     pub max_chars: usize,
+    /// Replaces the default prompt; named fields in braces (see [`crate::template::Field`]).
+    pub template: Option<String>,
+}
+
+/// The validated prompt settings.
+#[derive(Debug, Clone)]
+pub struct PromptSettings {
+    pub max_value_chars: usize,
+    pub max_chars: usize,
+    pub template: Option<PromptTemplate>,
+}
+
+impl Default for PromptSettings {
+    fn default() -> Self {
+        let d = PromptConfig::default();
+        PromptSettings {
+            max_value_chars: d.max_value_chars,
+            max_chars: d.max_chars,
+            template: None,
+        }
+    }
 }
 
 impl Default for PluginConfig {
@@ -172,6 +194,7 @@ impl Default for PromptConfig {
         PromptConfig {
             max_value_chars: 120,
             max_chars: 1000,
+            template: None,
         }
     }
 }
@@ -331,7 +354,7 @@ pub struct Settings {
     pub retry: RetryPolicy,
     pub token: TokenSettings,
     pub services: ServiceSet,
-    pub prompt: PromptConfig,
+    pub prompt: PromptSettings,
     pub server_timing: bool,
 }
 
@@ -522,6 +545,17 @@ impl Settings {
             10_000,
         )?;
         in_range("prompt.maxChars", cfg.prompt.max_chars as u64, 64, 100_000)?;
+        let template = match &cfg.prompt.template {
+            Some(t) => {
+                Some(PromptTemplate::parse(t).map_err(|why| refuse("prompt.template", why))?)
+            }
+            None => None,
+        };
+        let prompt = PromptSettings {
+            max_value_chars: cfg.prompt.max_value_chars,
+            max_chars: cfg.prompt.max_chars,
+            template,
+        };
 
         let client_id = env(ENV_CLIENT_ID)
             .map(|v| v.trim().to_owned())
@@ -597,7 +631,7 @@ impl Settings {
                 client_secret,
             },
             services,
-            prompt: cfg.prompt,
+            prompt,
             server_timing: cfg.server_timing,
         })
     }
@@ -721,6 +755,19 @@ mod tests {
             s.services.orders.path.render("X", s.services.orders.limit),
             "/o/X?n=9"
         );
+    }
+
+    #[test]
+    fn prompt_template_fields_are_checked() {
+        let e = err(r#"{"prompt": {"template": "Name: {fullName}"}}"#);
+        assert_eq!(e.field, "prompt.template");
+        assert!(e.reason.contains("unknown field {fullName}"), "{e}");
+        let s = Settings::from_json(
+            br#"{"prompt": {"template": "{customerName} ({segment})"}}"#,
+            &env_all,
+        )
+        .unwrap();
+        assert!(s.prompt.template.is_some());
     }
 
     #[test]

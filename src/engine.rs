@@ -62,8 +62,13 @@ pub enum Effect {
         on_behalf: Option<u32>,
         call: Call,
     },
-    /// Answer request `ctx` locally.
-    Respond { ctx: u32, reply: Reply },
+    /// Answer request `ctx` locally. `outcome` is the same label as in [`Finished`], for the host
+    /// to publish to its access log.
+    Respond {
+        ctx: u32,
+        reply: Reply,
+        outcome: &'static str,
+    },
 }
 
 /// What the engine did with a request, for logs and metrics.
@@ -247,6 +252,8 @@ impl Engine {
                 request.id,
                 payload.intent.len()
             );
+            request.customer_number = payload.customer_number;
+            request.intent = payload.intent;
         }
         self.supply_token(ctx, now, store)
     }
@@ -583,6 +590,8 @@ impl Engine {
                 Some(ServiceData::Tickets(l)) => Some(l),
                 _ => None,
             },
+            intent: &request.intent,
+            customer_number: &request.customer_number,
         };
         let degraded = !gathered.degraded().is_empty();
         let answer = gathered
@@ -653,6 +662,7 @@ impl Engine {
         Effect::Respond {
             ctx: request.ctx,
             reply,
+            outcome,
         }
     }
 

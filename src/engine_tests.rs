@@ -95,7 +95,7 @@ impl Sim {
                             .dispatched(owner, result, self.now, &*self.store),
                     );
                 }
-                Effect::Respond { ctx, reply } => {
+                Effect::Respond { ctx, reply, .. } => {
                     assert!(
                         self.answers.insert(ctx, reply).is_none(),
                         "context {ctx} answered twice"
@@ -923,4 +923,18 @@ fn observations_for_metrics() {
         duration_ms: 8
     }));
     assert!(sim.engine.take_observations().is_empty());
+}
+
+#[test]
+fn configured_prompt_template_is_used() {
+    let mut sim = Sim::new(
+        r#"{"prompt": {"template": "{customerName} wants {intent}. Orders: {orderCount}, last {lastOrder}. Tickets: {ticketCount} ({topPriority})."}}"#,
+    );
+    sim.start(1);
+    sim.with_token();
+    sim.answer_all_ok();
+    assert_eq!(
+        json(&sim.answers[&1])["enrichedPromptContext"],
+        "Elena Rostova wants order_status. Orders: 1, last ORD-2024-88412. Tickets: 1 (High)."
+    );
 }

@@ -22,6 +22,7 @@ pub mod request;
 pub mod secret;
 pub mod service;
 pub mod shared;
+pub mod template;
 pub mod token;
 
 #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]

@@ -101,6 +101,9 @@ pub struct Request {
     pub phase: Phase,
     /// The customer number, percent-encoded once for every URL it goes into.
     pub customer: String,
+    /// The customer number and intent as sent, for prompt templates.
+    pub customer_number: String,
+    pub intent: String,
     pub slots: Slots,
     pub retries: u32,
 }
@@ -114,6 +117,8 @@ impl Request {
             deadline_ms: now.saturating_add(budget_ms),
             phase: Phase::Body,
             customer: String::new(),
+            customer_number: String::new(),
+            intent: String::new(),
             slots: Slots {
                 profile: Slot::new(),
                 orders: Slot::new(),

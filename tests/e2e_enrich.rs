@@ -400,3 +400,20 @@ fn secrets_stay_out_of_config_dump_logs_and_responses() {
         );
     }
 }
+
+#[test]
+fn prompt_template_from_the_plugin_configuration() {
+    let config = r#"{"deadlineMs": 4500, "prompt": {"template": "{customerName} ({segment}) asks about {intent}. Orders: {orderCount}, last {lastOrder}. Tickets: {ticketCount}, top {topPriority}."}}"#;
+    let (_mocks, envoy) = stack(config);
+    let r = enrich(&agent(), &envoy, ELENA);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.json()["enrichedPromptContext"],
+        "Elena Rostova (Premium) asks about order_status. Orders: 1, last ORD-2024-88412. Tickets: 1, top High."
+    );
+
+    let mocks = Mocks::start(MockConfig::default()).unwrap();
+    let opts = EnvoyOptions { plugin_config: r#"{"prompt": {"template": "Hi {firstName}"}}"#.into(), ..EnvoyOptions::default() };
+    let Err((_, log)) = Envoy::try_start(&mocks, &opts) else { panic!("unknown template field accepted") };
+    assert!(log.contains("prompt.template") && log.contains("unknown field {firstName}"), "{log}");
+}
