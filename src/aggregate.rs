@@ -16,6 +16,8 @@ pub struct Gathered<'a> {
     /// From the request, for templates that name them.
     pub intent: &'a str,
     pub customer_number: &'a str,
+    /// Answer keys served from the cache because their service failed.
+    pub stale: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -27,6 +29,8 @@ struct Answer<'a> {
     enriched_prompt_context: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     degraded: &'a [&'static str],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    stale: &'a [&'static str],
 }
 
 const EMPTY_OBJECT: &str = "{}";
@@ -132,6 +136,7 @@ impl Gathered<'_> {
             open_tickets: self.tickets.map_or(&[][..], |l| &l.items),
             enriched_prompt_context: &prompt,
             degraded: &degraded,
+            stale: &self.stale,
         })
     }
 }
@@ -315,6 +320,7 @@ mod tests {
             tickets: Some(&t),
             intent: "order_status",
             customer_number: "C-1",
+            stale: Vec::new(),
         };
         let template = crate::template::PromptTemplate::parse(
             "{customerName} ({segment}) asks about {intent} [{customerNumber}]; orders: {orderCount}/{lastOrder}; tickets: {ticketCount}/{topPriority}",

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
+use crate::cache::CacheSettings;
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::template::PromptTemplate;
@@ -97,6 +98,22 @@ pub struct ServiceConfig {
     pub required: Option<bool>,
     pub timeout_ms: Option<u64>,
     pub limit: Option<u32>,
+    /// Off unless given.
+    pub cache: Option<CacheConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CacheConfig {
+    pub ttl_ms: u64,
+    #[serde(default)]
+    pub stale_if_error_ms: u64,
+    #[serde(default = "default_cache_slots")]
+    pub slots: u32,
+}
+
+fn default_cache_slots() -> u32 {
+    1024
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -309,6 +326,7 @@ pub struct ServiceSettings {
     pub required: bool,
     pub timeout_ms: u64,
     pub limit: u32,
+    pub cache: Option<CacheSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -429,6 +447,29 @@ fn service_settings(
     )?;
     let timeout_ms = cfg.timeout_ms.unwrap_or(deadline_ms);
     in_range(&format!("{field}.timeoutMs"), timeout_ms, 1, deadline_ms)?;
+    let cache = match cfg.cache {
+        Some(c) => {
+            in_range(&format!("{field}.cache.ttlMs"), c.ttl_ms, 1, 86_400_000)?;
+            in_range(
+                &format!("{field}.cache.staleIfErrorMs"),
+                c.stale_if_error_ms,
+                0,
+                7 * 86_400_000,
+            )?;
+            in_range(
+                &format!("{field}.cache.slots"),
+                u64::from(c.slots),
+                1,
+                65_536,
+            )?;
+            Some(CacheSettings {
+                ttl_ms: c.ttl_ms,
+                stale_if_error_ms: c.stale_if_error_ms,
+                slots: c.slots,
+            })
+        }
+        None => None,
+    };
     Ok(ServiceSettings {
         service,
         cluster,
@@ -437,6 +478,7 @@ fn service_settings(
         required: cfg.required.unwrap_or(d.required),
         timeout_ms,
         limit,
+        cache,
     })
 }
 
@@ -754,6 +796,33 @@ mod tests {
         assert_eq!(
             s.services.orders.path.render("X", s.services.orders.limit),
             "/o/X?n=9"
+        );
+    }
+
+    #[test]
+    fn cache_is_off_unless_configured() {
+        let s = Settings::from_json(b"{}", &env_all).unwrap();
+        assert!(s.services.profile.cache.is_none());
+        let s = Settings::from_json(
+            br#"{"services": {"customerProfile": {"cache": {"ttlMs": 30000}}}}"#,
+            &env_all,
+        )
+        .unwrap();
+        assert_eq!(
+            s.services.profile.cache,
+            Some(CacheSettings {
+                ttl_ms: 30000,
+                stale_if_error_ms: 0,
+                slots: 1024
+            })
+        );
+        assert_eq!(
+            err(r#"{"services": {"customerProfile": {"cache": {"ttlMs": 0}}}}"#).field,
+            "services.customerProfile.cache.ttlMs"
+        );
+        assert_eq!(
+            err(r#"{"services": {"customerProfile": {"cache": {}}}}"#).field,
+            "services.customerProfile.cache"
         );
     }
 

@@ -11,6 +11,7 @@ use log::{debug, info, warn};
 
 use crate::aggregate::Gathered;
 use crate::auth::AuthFailure;
+use crate::cache;
 use crate::call::{Call, CallReply};
 use crate::config::Settings;
 use crate::encode;
@@ -24,6 +25,14 @@ use crate::token::{TokenCache, TokenView};
 
 /// How often a VM whose requests wait for a token fetched by another VM looks for it.
 pub const TOKEN_POLL_MS: u64 = 10;
+
+/// How far past the request's deadline a call's timeout runs when the deadline, not the service's
+/// own timeout, is what limits it. The deadline is the engine's to enforce (504): a host times a
+/// call out by itself (Envoy answers it 504 "upstream request timeout") and may fire that timer a
+/// little early (Envoy schedules it from its cached event-loop time), so a call timed out at
+/// exactly the deadline can come back a hair before it and read as a failed service (502). With
+/// the slack the deadline always comes first; the call's late reply finds no owner.
+pub const DEADLINE_SLACK_MS: u64 = 100;
 
 /// The request line and headers the engine looks at.
 #[derive(Debug, Default, Clone)]
@@ -80,6 +89,13 @@ pub struct Finished {
     pub retries: u32,
 }
 
+/// Requests of this worker waiting on the same upstream call (same service, same path).
+#[derive(Debug)]
+struct Group {
+    leader: u32,
+    followers: Vec<u32>,
+}
+
 pub struct Engine {
     settings: Rc<Settings>,
     token: TokenCache,
@@ -89,6 +105,8 @@ pub struct Engine {
     token_poll_at: Option<u64>,
     finished: Vec<Finished>,
     observations: Vec<Observation>,
+    /// Calls in progress by (service, upstream path), so identical concurrent calls are made once.
+    groups: HashMap<(Service, String), Group>,
 }
 
 fn is_json_media_type(content_type: &str) -> bool {
@@ -113,6 +131,7 @@ impl Engine {
             token_poll_at: None,
             finished: Vec::new(),
             observations: Vec::new(),
+            groups: HashMap::new(),
         }
     }
 
@@ -255,7 +274,163 @@ impl Engine {
             request.customer_number = payload.customer_number;
             request.intent = payload.intent;
         }
+        self.serve_from_cache(ctx, now, store);
+        if !self
+            .requests
+            .get(&ctx)
+            .is_some_and(Request::waits_for_token)
+        {
+            return self.settle(ctx, now);
+        }
         self.supply_token(ctx, now, store)
+    }
+
+    /// Completes the calls of `ctx` that a fresh cache entry answers.
+    fn serve_from_cache(&mut self, ctx: u32, now: u64, store: &dyn SharedStore) {
+        let settings = Rc::clone(&self.settings);
+        let limits = settings.limits;
+        let Some(request) = self.requests.get_mut(&ctx) else {
+            return;
+        };
+        for service in Service::ALL {
+            let svc = settings.services.get(service);
+            let Some(c) = &svc.cache else {
+                continue;
+            };
+            let key = svc.path.render(&request.customer, svc.limit);
+            let hit = cache::lookup(store, &svc.cluster, &key, now, c)
+                .filter(|hit| hit.fresh)
+                .and_then(|hit| {
+                    parse_reply(
+                        service,
+                        &hit.body,
+                        limits.max_upstream_body_bytes,
+                        limits.max_list_items,
+                    )
+                    .ok()
+                });
+            self.observations.push(Observation::Cache {
+                service,
+                hit: hit.is_some(),
+            });
+            if let Some(data) = hit {
+                let slot = request.slots.get_mut(service);
+                slot.state = SlotState::Done(Ok(data));
+                slot.done_ms = Some(now);
+            }
+        }
+    }
+
+    /// Records the final result of `service` for `ctx`: caches a fresh reply, falls back to a
+    /// stale cached one when the service failed, shares it with requests following the same call,
+    /// and settles every request involved.
+    fn complete(
+        &mut self,
+        ctx: u32,
+        service: Service,
+        result: Result<ServiceData, ServiceFailure>,
+        raw: Option<&[u8]>,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
+        let settings = Rc::clone(&self.settings);
+        let limits = settings.limits;
+        let svc = settings.services.get(service);
+        let Some(request) = self.requests.get_mut(&ctx) else {
+            return Vec::new();
+        };
+        let mut stale = false;
+        let result = match (result, &svc.cache) {
+            (Ok(data), Some(c)) => {
+                let key = svc.path.render(&request.customer, svc.limit);
+                if let Some(raw) = raw {
+                    cache::put(store, &svc.cluster, &key, now, raw, c);
+                }
+                Ok(data)
+            }
+            (Err(failure), Some(c)) if c.stale_if_error_ms > 0 => {
+                let key = svc.path.render(&request.customer, svc.limit);
+                let cached = cache::lookup(store, &svc.cluster, &key, now, c).and_then(|hit| {
+                    parse_reply(
+                        service,
+                        &hit.body,
+                        limits.max_upstream_body_bytes,
+                        limits.max_list_items,
+                    )
+                    .ok()
+                });
+                match cached {
+                    Some(data) => {
+                        info!(
+                            "[{}] {} failed ({failure:?}); answering from cache",
+                            request.id,
+                            service.short_name()
+                        );
+                        stale = true;
+                        Ok(data)
+                    }
+                    None => Err(failure),
+                }
+            }
+            (result, _) => result,
+        };
+        let slot = request.slots.get_mut(service);
+        let group = slot.group.take();
+        slot.state = SlotState::Done(result.clone());
+        slot.done_ms = Some(now);
+        slot.stale = stale;
+        let mut effects = Vec::new();
+        if let Some(g) = group.and_then(|path| self.groups.remove(&(service, path))) {
+            for follower in g.followers {
+                if let Some(r) = self.requests.get_mut(&follower) {
+                    let s = r.slots.get_mut(service);
+                    if matches!(s.state, SlotState::Following) {
+                        s.state = SlotState::Done(result.clone());
+                        s.done_ms = Some(now);
+                        s.stale = stale;
+                    }
+                }
+                effects.extend(self.settle(follower, now));
+            }
+        }
+        effects.extend(self.settle(ctx, now));
+        effects
+    }
+
+    /// `request` ended while leading calls others follow: the first follower still waiting takes
+    /// the lead and sends the call on the next tick.
+    fn release_groups(&mut self, request: &Request) {
+        for service in Service::ALL {
+            let Some(path) = &request.slots.get(service).group else {
+                continue;
+            };
+            let key = (service, path.clone());
+            let Some(mut g) = self.groups.remove(&key) else {
+                continue;
+            };
+            g.followers.retain(|f| {
+                self.requests
+                    .get(f)
+                    .is_some_and(|r| matches!(r.slots.get(service).state, SlotState::Following))
+            });
+            if g.followers.is_empty() {
+                continue;
+            }
+            let leader = g.followers.remove(0);
+            if let Some(r) = self.requests.get_mut(&leader) {
+                let slot = r.slots.get_mut(service);
+                slot.state = SlotState::NeedToken;
+                slot.group = Some(path.clone());
+            }
+            self.groups.insert(
+                key,
+                Group {
+                    leader,
+                    followers: g.followers,
+                },
+            );
+            self.token_poll_at = Some(0);
+        }
     }
 
     /// Dispatches every call of `ctx` that waits for a token, if one is to be had.
@@ -266,7 +441,7 @@ impl Engine {
                 self.token_poll_at = Some(self.token_poll_at.map_or(now, |t| t.min(now)));
                 Vec::new()
             }
-            TokenView::Failed(kind) => self.fail_token_waiters(ctx, kind, now),
+            TokenView::Failed(kind) => self.fail_token_waiters(ctx, kind, now, store),
         }
     }
 
@@ -284,26 +459,40 @@ impl Engine {
         effects
     }
 
-    /// The token could not be had: a request still at its first calls fails with the token error; a
-    /// call that lost its token to a 401 keeps that 401.
-    fn fail_token_waiters(&mut self, ctx: u32, kind: TokenFailure, now: u64) -> Vec<Effect> {
-        let Some(request) = self.requests.get_mut(&ctx) else {
+    /// The token could not be had: a required call never sent fails the request with the token
+    /// error; other waiting calls fail on their own (an optional one degrades the answer).
+    fn fail_token_waiters(
+        &mut self,
+        ctx: u32,
+        kind: TokenFailure,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
+        let Some(request) = self.requests.get(&ctx) else {
             return Vec::new();
         };
-        let first_calls = Service::ALL
+        let waiting: Vec<(Service, bool)> = Service::ALL
+            .into_iter()
+            .filter(|s| matches!(request.slots.get(*s).state, SlotState::NeedToken))
+            .map(|s| (s, request.slots.get(s).attempts > 0))
+            .collect();
+        if waiting
             .iter()
-            .all(|s| request.slots.get(*s).attempts == 0);
-        if first_calls {
+            .any(|(s, sent)| !sent && self.settings.services.get(*s).required)
+        {
             return self.finish(ctx, Err(EnrichError::Token(kind)), now);
         }
-        for service in Service::ALL {
-            let slot = request.slots.get_mut(service);
-            if matches!(slot.state, SlotState::NeedToken) {
-                slot.state = SlotState::Done(Err(ServiceFailure::Status(401)));
-                slot.done_ms = Some(now);
-            }
+        let mut effects = Vec::new();
+        for (service, sent) in waiting {
+            // A call that lost its token to a 401 keeps that 401; one never sent was unreachable.
+            let failure = if sent {
+                ServiceFailure::Status(401)
+            } else {
+                ServiceFailure::Unreachable
+            };
+            effects.extend(self.complete(ctx, service, Err(failure), None, now, store));
         }
-        self.settle(ctx, now)
+        effects
     }
 
     /// Builds and emits one attempt of `service` for `ctx`. `bearer` is the token to use; `None`
@@ -316,6 +505,27 @@ impl Engine {
         let remaining = request.deadline_ms.saturating_sub(now);
         let svc = settings.services.get(service);
         let slot = request.slots.get_mut(service);
+        let path = svc.path.render(&request.customer, svc.limit);
+        if slot.attempts == 0 {
+            match self.groups.get_mut(&(service, path.clone())) {
+                Some(g) if g.leader != ctx => {
+                    g.followers.push(ctx);
+                    slot.state = SlotState::Following;
+                    return Vec::new();
+                }
+                Some(_) => {}
+                None => {
+                    self.groups.insert(
+                        (service, path.clone()),
+                        Group {
+                            leader: ctx,
+                            followers: Vec::new(),
+                        },
+                    );
+                }
+            }
+            slot.group = Some(path.clone());
+        }
         if let Some(b) = bearer {
             slot.bearer = Some(b.to_owned());
         }
@@ -331,14 +541,19 @@ impl Engine {
             cluster: svc.cluster.clone(),
             headers: vec![
                 (":method", "GET".to_owned()),
-                (":path", svc.path.render(&request.customer, svc.limit)),
+                (":path", path),
                 (":authority", svc.authority.clone()),
                 ("authorization", format!("Bearer {bearer}")),
                 ("accept", JSON.to_owned()),
                 ("x-request-id", request.id.clone()),
             ],
             body: None,
-            timeout_ms: svc.timeout_ms.min(remaining).max(1),
+            timeout_ms: if svc.timeout_ms < remaining {
+                svc.timeout_ms
+            } else {
+                remaining.saturating_add(DEADLINE_SLACK_MS)
+            }
+            .max(1),
         };
         vec![Effect::Dispatch {
             owner: Owner::Service { ctx, service },
@@ -393,10 +608,14 @@ impl Engine {
                     class: StatusClass::Reset,
                     latency_ms: 0,
                 });
-                let slot = request.slots.get_mut(service);
-                slot.state = SlotState::Done(Err(ServiceFailure::Unreachable));
-                slot.done_ms = Some(now);
-                self.settle(ctx, now)
+                self.complete(
+                    ctx,
+                    service,
+                    Err(ServiceFailure::Unreachable),
+                    None,
+                    now,
+                    store,
+                )
             }
         }
     }
@@ -543,14 +762,16 @@ impl Engine {
             Some(code) => Some(Err(ServiceFailure::Status(code))),
             None => Some(Err(ServiceFailure::Unreachable)),
         };
-        if let Some(result) = outcome {
-            if let Err(failure) = &result {
-                info!("[{id}] {} failed: {failure:?}", service.short_name());
+        match outcome {
+            Some(result) => {
+                if let Err(failure) = &result {
+                    info!("[{id}] {} failed: {failure:?}", service.short_name());
+                }
+                let raw = result.is_ok().then_some(&reply.body[..]);
+                self.complete(ctx, service, result, raw, now, store)
             }
-            slot.state = SlotState::Done(result);
-            slot.done_ms = Some(now);
+            None => self.settle(ctx, now),
         }
-        self.settle(ctx, now)
     }
 
     /// Answers `ctx` once its answer is decided: at the first failed required service, or when
@@ -592,8 +813,13 @@ impl Engine {
             },
             intent: &request.intent,
             customer_number: &request.customer_number,
+            stale: Service::ALL
+                .into_iter()
+                .filter(|s| request.slots.get(*s).stale)
+                .map(Service::answer_key)
+                .collect(),
         };
-        let degraded = !gathered.degraded().is_empty();
+        let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
         let answer = gathered
             .answer_json(&self.settings.prompt)
             .map_err(|_| EnrichError::Internal);
@@ -614,6 +840,7 @@ impl Engine {
         for token in request.in_flight_tokens() {
             self.callouts.remove(&token);
         }
+        self.release_groups(&request);
         vec![self.answer(&request, result, now)]
     }
 
@@ -674,6 +901,7 @@ impl Engine {
             for token in request.in_flight_tokens() {
                 self.callouts.remove(&token);
             }
+            self.release_groups(&request);
         }
     }
 

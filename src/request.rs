@@ -22,6 +22,8 @@ pub enum SlotState {
     },
     /// A 429 asked for a retry at this instant.
     RetryAt(u64),
+    /// Another request of this worker already calls for the same data; its result is shared.
+    Following,
     Done(Result<ServiceData, ServiceFailure>),
 }
 
@@ -39,6 +41,10 @@ pub struct Slot {
     /// When the current attempt was sent, for the per-call latency metric.
     pub sent_ms: Option<u64>,
     pub done_ms: Option<u64>,
+    /// Set while this call leads a group of identical calls: the upstream request key.
+    pub group: Option<String>,
+    /// The data came from the cache after the service failed.
+    pub stale: bool,
 }
 
 impl Slot {
@@ -51,6 +57,8 @@ impl Slot {
             first_sent_ms: None,
             sent_ms: None,
             done_ms: None,
+            group: None,
+            stale: false,
         }
     }
 

@@ -1,4 +1,5 @@
 //! The enrich contract, end to end: the release filter in a real Envoy (`--concurrency 2`) in front
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! of mock upstreams.
 
 mod support;

@@ -1,4 +1,5 @@
 //! Metrics and response headers, read from a real Envoy's admin endpoint.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod support;
 
@@ -150,4 +151,36 @@ fn one_info_log_line_per_request_without_customer_data() {
     ] {
         assert!(!log.contains(private), "{private} in the Envoy log");
     }
+}
+
+#[test]
+fn profile_cache_hit_isolation_and_stale_if_error() {
+    let config = r#"{"deadlineMs": 4500, "services": {"customerProfile": {"cache": {"ttlMs": 600, "staleIfErrorMs": 60000, "slots": 64}}}}"#;
+    let (mocks, envoy) = stack(config);
+    let agent = agent();
+    assert_eq!(enrich(&agent, &envoy, ELENA).status, 200);
+    // Both workers share the cache: whichever takes the next requests, the profile is not fetched again.
+    for _ in 0..4 {
+        let r = enrich(&agent, &envoy, ELENA);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["customerProfile"]["fullName"], "Elena Rostova");
+    }
+    assert_eq!(mocks.request_count(Service::Profile), 1);
+    assert_eq!(mocks.request_count(Service::Orders), 5, "orders are not cached");
+
+    let other = enrich(&agent, &envoy, &payload("CUST-100002"));
+    assert_eq!(other.status, 200);
+    assert_ne!(other.json()["customerProfile"]["customerId"], "CUST-992847", "never another customer's entry");
+    assert_eq!(mocks.request_count(Service::Profile), 2);
+
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    mocks.set_sticky_fault(Service::Profile, Some(Fault::Status { status: 503, headers: vec![], body: String::new() }));
+    let stale = enrich(&agent, &envoy, ELENA);
+    assert_eq!(stale.status, 200, "{}", stale.body);
+    assert_eq!(stale.json()["customerProfile"]["fullName"], "Elena Rostova");
+    assert_eq!(stale.json()["stale"], serde_json::json!(["customerProfile"]));
+    mocks.set_sticky_fault(Service::Profile, None);
+
+    assert_eq!(envoy.stat("wasmcustom.cognigy_enrich.cache.profile.hit"), 4);
+    assert!(envoy.stat("wasmcustom.cognigy_enrich.cache.profile.miss") >= 3);
 }

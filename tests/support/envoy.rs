@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::{Mocks, Service};
 
+/// The plugin configuration line of envoy/envoy.yaml, which tests replace with their own (the
+/// default, [`EnvoyOptions::default`], has the cache off so upstream counts are predictable).
+pub const DEMO_PLUGIN_CONFIG: &str = r#"{"deadlineMs": 4500, "serverTiming": true, "services": {"customerProfile": {"cache": {"ttlMs": 30000, "staleIfErrorMs": 300000}}}}"#;
+
 pub struct EnvoyOptions {
     /// The plugin configuration JSON (one line).
     pub plugin_config: String,
@@ -90,7 +94,7 @@ pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
         "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm",
         &format!("filename: {}", wasm_path().display()),
     );
-    replace(&mut yaml, r#"{"deadlineMs": 4500}"#, &opts.plugin_config);
+    replace(&mut yaml, DEMO_PLUGIN_CONFIG, &opts.plugin_config);
     for (from, to) in &opts.patches {
         replace(&mut yaml, from, to);
     }
