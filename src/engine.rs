@@ -109,6 +109,16 @@ pub struct Engine {
     groups: HashMap<(Service, String), Group>,
 }
 
+/// The request id for logs, the answer and the upstream calls: the caller's (or Envoy's)
+/// `x-request-id` when it is 1-128 visible ASCII characters, else `-`. It goes into every log
+/// line and upstream header as is, so it must not carry control characters (a NUL or a line break
+/// forging log lines or headers), spaces or non-ASCII.
+fn request_id(raw: Option<&str>) -> String {
+    raw.filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("-")
+        .to_owned()
+}
+
 fn is_json_media_type(content_type: &str) -> bool {
     let media = content_type
         .split(';')
@@ -172,11 +182,7 @@ impl Engine {
         if !self.is_enrich_path(head.path) {
             return (Action::Continue, Vec::new());
         }
-        let id = head
-            .request_id
-            .filter(|id| !id.is_empty() && id.len() <= 128)
-            .unwrap_or("-")
-            .to_owned();
+        let id = request_id(head.request_id);
         let mut request = Request::new(ctx, id, now, self.settings.deadline_ms);
         let rejection = if head.method != "POST" {
             Some(EnrichError::MethodNotAllowed)
@@ -375,6 +381,9 @@ impl Engine {
             (result, _) => result,
         };
         let slot = request.slots.get_mut(service);
+        if let Some(token) = slot.in_flight_token() {
+            self.callouts.remove(&token);
+        }
         let group = slot.group.take();
         slot.state = SlotState::Done(result.clone());
         slot.done_ms = Some(now);
@@ -915,10 +924,7 @@ impl Engine {
             .map(|r| r.ctx)
             .collect();
         for ctx in expired {
-            let error = EnrichError::DeadlineExceeded {
-                budget_ms: self.settings.deadline_ms,
-            };
-            effects.extend(self.finish(ctx, Err(error), now));
+            effects.extend(self.expire(ctx, now, store));
         }
 
         let due: Vec<(u32, Service)> = self
@@ -954,6 +960,45 @@ impl Engine {
                 (still && !self.token.is_fetching(now)).then_some(now + TOKEN_POLL_MS);
         } else {
             self.token_poll_at = None;
+        }
+        effects
+    }
+
+    /// The deadline passed. With every required service answered, the optional ones still out
+    /// count as failed and the caller gets the partial answer; otherwise 504.
+    fn expire(&mut self, ctx: u32, now: u64, store: &dyn SharedStore) -> Vec<Effect> {
+        let Some(request) = self.requests.get(&ctx) else {
+            return Vec::new();
+        };
+        let required_done = Service::ALL.into_iter().all(|s| {
+            !self.settings.services.get(s).required
+                || matches!(request.slots.get(s).state, SlotState::Done(Ok(_)))
+        });
+        if !required_done {
+            let error = EnrichError::DeadlineExceeded {
+                budget_ms: self.settings.deadline_ms,
+            };
+            return self.finish(ctx, Err(error), now);
+        }
+        let pending: Vec<Service> = Service::ALL
+            .into_iter()
+            .filter(|s| !request.slots.get(*s).is_done())
+            .collect();
+        let id = request.id.clone();
+        let mut effects = Vec::new();
+        for service in pending {
+            info!(
+                "[{id}] {} did not answer before the deadline",
+                service.short_name()
+            );
+            effects.extend(self.complete(
+                ctx,
+                service,
+                Err(ServiceFailure::Unreachable),
+                None,
+                now,
+                store,
+            ));
         }
         effects
     }

@@ -503,7 +503,7 @@ fn retry_after_beyond_deadline_fails_at_once() {
     assert_eq!(r.status, 502);
     assert_eq!(
         json(r)["detail"],
-        "Failed to reach customer profile service after 1 attempts"
+        "Failed to reach customer profile service after 1 attempt"
     );
 }
 
@@ -1146,4 +1146,85 @@ fn everything_cached_needs_no_token() {
     sim.start(2);
     assert_eq!(sim.answers[&2].status, 200);
     assert_eq!(sim.to("token_service").len(), 1);
+}
+
+/// Found by the `engine` fuzz target: a request id with a NUL (or a line break) went into log
+/// lines, the answer's header and every upstream call as is.
+#[test]
+fn only_visible_ascii_request_ids_are_carried() {
+    let long = "r".repeat(129);
+    let max = "r".repeat(128);
+    for (given, carried) in [
+        (Some("req-1"), "req-1"),
+        (Some(max.as_str()), max.as_str()),
+        (Some("a\0b"), "-"),
+        (Some("a\r\nx-injected: 1"), "-"),
+        (Some("two words"), "-"),
+        (Some("\u{1b}[31mred"), "-"),
+        (Some("é"), "-"),
+        (Some(""), "-"),
+        (Some(long.as_str()), "-"),
+        (None, "-"),
+    ] {
+        let mut sim = Sim::new("{}");
+        let h = RequestHead {
+            request_id: given,
+            ..head("POST")
+        };
+        assert_eq!(sim.start_with(1, &h, BODY), Action::Pause);
+        sim.with_token();
+        let p = sim.last_to("customer_profile");
+        assert_eq!(
+            sim.call(p).header("x-request-id"),
+            Some(carried),
+            "{given:?}"
+        );
+        sim.answer_all_ok();
+        let answer = &sim.answers[&1];
+        assert_eq!(answer.status, 200);
+        let echoed = answer
+            .headers
+            .iter()
+            .find(|(k, _)| *k == "x-request-id")
+            .map(|(_, v)| v.as_str());
+        assert_eq!(echoed, Some(carried), "{given:?}");
+    }
+}
+
+#[test]
+fn deadline_with_required_data_in_gives_the_partial_answer() {
+    let mut sim = Sim::new("{}");
+    let t0 = sim.now;
+    sim.start(1);
+    sim.with_token();
+    sim.answer(sim.last_to("customer_profile"), reply(200, PROFILE));
+    sim.answer(sim.last_to("crm"), reply(200, TICKETS));
+    sim.now = t0 + 4500;
+    sim.tick();
+    let r = &sim.answers[&1];
+    assert_eq!(r.status, 200);
+    assert_eq!(json(r)["degraded"], serde_json::json!(["recentOrders"]));
+    assert_eq!(sim.engine.pending_callouts(), 0);
+    sim.answer(sim.last_to("orders"), reply(200, ORDERS));
+    assert_eq!(sim.answers.len(), 1, "the late reply is dropped");
+}
+
+#[test]
+fn waiting_for_another_workers_renewal_polls_instead_of_spinning() {
+    let store = Rc::new(MemoryStore::default());
+    let config = r#"{"token": {"refreshMarginMs": 1000}}"#;
+    let mut a = Sim::on_store(config, Rc::clone(&store));
+    let mut b = Sim::on_store(config, Rc::clone(&store));
+    a.start(1);
+    a.advance_to_wake();
+    a.answer(a.last_to("token_service"), token_ok("AT-1", 3));
+    b.now = a.now;
+    b.start_customer(1, "B-1");
+    a.now += 2000;
+    b.now += 2000;
+    a.tick();
+    assert_eq!(a.to("token_service").len(), 2, "a renews");
+    b.tick();
+    assert!(b.to("token_service").is_empty(), "b does not");
+    assert_eq!(b.engine.next_wake(b.now), Some(b.now + 10));
 }

@@ -182,8 +182,9 @@ fn upstream_message(service: Service, failure: ServiceFailure) -> String {
             service.display_name()
         ),
         ServiceFailure::RetriesExhausted { attempts } => {
+            let plural = if attempts == 1 { "attempt" } else { "attempts" };
             format!(
-                "Failed to reach {} after {attempts} attempts",
+                "Failed to reach {} after {attempts} {plural}",
                 service.display_name()
             )
         }

@@ -18,6 +18,8 @@ use crate::shared::{ensure_key, unique_id, SharedStore};
 const RECENT_USE_MS: u64 = 10 * 60 * 1000;
 /// Time after the fetch's own timeout before its lease lapses.
 const LEASE_SLACK_MS: u64 = 1000;
+/// How often a VM looks for a renewal another VM is making.
+const RENEWAL_POLL_MS: u64 = 10;
 /// Most of a token's life that may be shaved off as a safety margin against clock skew.
 const EXPIRY_SKEW_MS: u64 = 5000;
 
@@ -338,8 +340,10 @@ impl TokenCache {
     pub fn next_wake(&self, now: u64) -> Option<u64> {
         let fetch = self.fetch_until;
         let refresh = match &self.cached {
+            // A renewal already due is another VM's to make (it holds the lease): look again
+            // shortly rather than on every millisecond until its token lands.
             Some((_, Some(Entry::Valid { refresh_at, .. }))) if self.recently_used(now) => {
-                Some(*refresh_at)
+                Some((*refresh_at).max(now.saturating_add(RENEWAL_POLL_MS)))
             }
             _ => None,
         };
@@ -452,7 +456,7 @@ mod tests {
         a.on_reply(0, &ok("T", 3), &store, &s).unwrap();
         assert_eq!(a.view(2699, &store), TokenView::Ready("T".into()));
         assert_eq!(a.view(2700, &store), TokenView::Wait, "expired 10% early");
-        assert_eq!(a.next_wake(2700), Some(2000));
+        assert_eq!(a.next_wake(2700), Some(2710), "past due: poll, not spin");
     }
 
     #[test]
