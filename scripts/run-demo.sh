@@ -38,7 +38,7 @@ done
 target/release/mock-upstreams > "$RUN_DIR/mocks.log" 2>&1 &
 echo $! > "$RUN_DIR/mocks.pid"
 # shellcheck disable=SC2086 # ENVOY may be a command with arguments ("func-e run").
-$ENVOY -c envoy/envoy.yaml --concurrency 2 --log-path "$RUN_DIR/envoy.log" &
+$ENVOY -c envoy/envoy.yaml --concurrency 2 --disable-hot-restart --log-path "$RUN_DIR/envoy.log" < /dev/null &
 echo $! > "$RUN_DIR/envoy.pid"
 
 for _ in $(seq 1 120); do
