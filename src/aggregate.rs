@@ -155,7 +155,7 @@ fn listing_label(l: &Listing, absent: &str, cfg: &PromptSettings) -> String {
 /// and Unicode line/paragraph separators become spaces, so upstream data cannot forge extra prompt
 /// lines; runs of whitespace collapse; the result is cut to `max_chars` characters.
 pub fn clean(value: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(value.len().min(max_chars * 4));
+    let mut out = String::with_capacity(value.len().min(max_chars.saturating_mul(4)));
     let mut last_space = true;
     for c in value.chars() {
         let c = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || c.is_whitespace() {
@@ -173,9 +173,10 @@ pub fn clean(value: &str, max_chars: usize) -> String {
         }
         out.push(c);
     }
+    // Cut first, then trim: a cut just after a space must not leave it dangling.
+    truncate_chars(&mut out, max_chars);
     let trimmed_len = out.trim_end().len();
     out.truncate(trimmed_len);
-    truncate_chars(&mut out, max_chars);
     out
 }
 
@@ -379,5 +380,14 @@ mod tests {
             template: None,
         };
         assert_eq!(g.prompt(&c).chars().count(), 64);
+    }
+
+    /// Found by the `aggregate` fuzz target: a value cut right after a space kept the space.
+    #[test]
+    fn cut_values_never_end_in_a_space() {
+        assert_eq!(clean("ab cd", 3), "ab");
+        assert_eq!(clean("ab \n\t cd", 3), "ab");
+        assert_eq!(clean(" \u{2028} x", 8), "x");
+        assert_eq!(clean("abc", usize::MAX), "abc");
     }
 }

@@ -274,6 +274,9 @@ impl PathTemplate {
         let mut has_customer = false;
         while let Some(open) = rest.find('{') {
             let (literal, tail) = rest.split_at(open);
+            if literal.contains('}') {
+                return Err(refuse(field, "unmatched '}'"));
+            }
             if !literal.is_empty() {
                 parts.push(PathPart::Literal(literal.to_owned()));
             }
@@ -482,6 +485,26 @@ fn service_settings(
     })
 }
 
+/// Where the first JSON array in `value` is, as a dotted field path.
+fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
+    match value {
+        serde_json::Value::Array(_) => Some(if path.is_empty() {
+            "(root)".to_owned()
+        } else {
+            path.to_owned()
+        }),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(name, v)| {
+            let path = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            first_array(v, &path)
+        }),
+        _ => None,
+    }
+}
+
 impl Settings {
     /// Parses and validates the plugin configuration. `env` reads the Envoy process environment;
     /// it is a parameter so the validation is testable without one.
@@ -494,6 +517,13 @@ impl Settings {
         } else {
             bytes
         };
+        // serde reads a JSON array into a struct by position ({"limits": [4096, 8]}); no field
+        // of this configuration is a list, so any array is refused before that can happen.
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
+            if let Some(field) = first_array(&value, "") {
+                return Err(refuse(field, "invalid type: sequence, expected a map"));
+            }
+        }
         let mut de = serde_json::Deserializer::from_slice(text);
         let cfg: PluginConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
@@ -770,6 +800,9 @@ mod tests {
         );
         assert!(err("[1]").reason.contains("invalid"), "{}", err("[1]"));
         assert_eq!(err("{").field, "(root)");
+        // serde would read an array into a struct by position; nothing here is a list.
+        assert_eq!(err(r#"{"limits": [4096, 8]}"#).field, "limits");
+        assert_eq!(err("[]").field, "(root)");
     }
 
     #[test]
@@ -780,6 +813,7 @@ mod tests {
             ("/api/{customerNumber}/{limit}", "unknown placeholder"),
             ("/api/{customerNumber", "unclosed"),
             ("/api/{customerNumber}}", "unmatched"),
+            ("/a}/{customerNumber}", "unmatched"),
             ("/api/{customerNumber}#x", "not allowed"),
             ("/api/ {customerNumber}", "not allowed"),
         ] {

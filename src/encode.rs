@@ -50,4 +50,41 @@ mod tests {
         assert_eq!(component("é"), "%C3%A9");
         assert_eq!(component("\0"), "%00");
     }
+
+    /// Whatever the input, the output is unreserved characters and `%XX` only, and decodes back
+    /// to exactly the input: one path segment or query value, nothing more, nothing less.
+    #[test]
+    fn hostile_values_stay_one_component_and_round_trip() {
+        let hostile = [
+            "../../admin",
+            "a?admin=1&limit=999#x",
+            "%2F..%2F",
+            "a b+c",
+            "cr\rheader: x\n",
+            "nul\u{0}\u{1b}[31m\u{7f}",
+            "\u{202e}Üñï€😀",
+            "x;y=1,z'\"<>`{}|\\^",
+        ];
+        for raw in hostile {
+            let enc = component(raw);
+            let mut decoded = Vec::new();
+            let mut bytes = enc.bytes();
+            while let Some(b) = bytes.next() {
+                if b == b'%' {
+                    let hex: String = bytes.by_ref().take(2).map(char::from).collect();
+                    assert!(hex
+                        .bytes()
+                        .all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(&h)));
+                    decoded.push(u8::from_str_radix(&hex, 16).unwrap());
+                } else {
+                    assert!(
+                        b.is_ascii_alphanumeric() || b"-._~".contains(&b),
+                        "{raw:?} -> {enc:?}"
+                    );
+                    decoded.push(b);
+                }
+            }
+            assert_eq!(decoded, raw.as_bytes(), "{raw:?} -> {enc:?}");
+        }
+    }
 }

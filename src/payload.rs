@@ -1,6 +1,7 @@
 //! The Cognigy HTTP Request node's payload and its validation.
 
 use regex_lite::Regex;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -42,6 +43,71 @@ fn problem(field: Option<&str>, kind: &'static str, msg: impl Into<String>) -> F
     }
 }
 
+/// The body's top level: an object whose keys are all different, or anything else. A key given
+/// twice is refused rather than resolved: a proxy or WAF in front that reads the first
+/// `customerNumber` must not be shown one value while the filter acts on another.
+enum Top {
+    Object(Map<String, Value>),
+    NotObject,
+}
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(de::Error::custom("duplicate key"));
+            }
+            let value: Value = map.next_value()?;
+            out.insert(key, value);
+        }
+        Ok(Top::Object(out))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Top::NotObject)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
+        Ok(Top::NotObject)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
+        Ok(Top::NotObject)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
+        Ok(Top::NotObject)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
+        Ok(Top::NotObject)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
+        Ok(Top::NotObject)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
+        Ok(Top::NotObject)
+    }
+}
+
 /// Parses and validates a body, listing every problem found.
 pub fn parse(
     body: &[u8],
@@ -55,15 +121,18 @@ pub fn parse(
             format!("JSON nested deeper than {max_depth} levels"),
         )]);
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let top: Top = serde_json::from_slice(body).map_err(|e| {
         let msg = if e.is_eof() && body.iter().all(u8::is_ascii_whitespace) {
             "Request body is empty; expected a JSON object".to_owned()
+        } else if e.is_data() {
+            // The only data error a `Top` raises: a key given twice.
+            format!("Duplicate key at line {} column {}", e.line(), e.column())
         } else {
             format!("Invalid JSON at line {} column {}", e.line(), e.column())
         };
         vec![problem(None, "json_invalid", msg)]
     })?;
-    let Value::Object(mut obj) = value else {
+    let Top::Object(mut obj) = top else {
         return Err(vec![problem(
             None,
             "model_type",
@@ -170,7 +239,10 @@ fn customer_field(
         ));
         return None;
     }
-    if !pattern.is_match(&s) {
+    // `.` and `..` pass percent-encoding unchanged (dots are unreserved) and, as a whole path
+    // segment, mean "this" / "parent" to any upstream that normalises paths (encoding them as
+    // %2E does not help: RFC 3986 normalisation decodes it). Refused whatever the pattern says.
+    if !pattern.is_match(&s) || s == "." || s == ".." {
         errors.push(problem(
             Some(NAME),
             "string_pattern_mismatch",
@@ -292,6 +364,47 @@ mod tests {
                 "A".repeat(20)
             )
             .as_bytes(),
+            &pat(),
+            32
+        )
+        .is_ok());
+    }
+
+    /// Under a permissive pattern the encoder is what keeps input out of the URL's structure; the
+    /// two values it cannot neutralise, the dot segments, are refused outright.
+    #[test]
+    fn dot_segments_are_refused_whatever_the_pattern() {
+        let any = Regex::new("^(?:.+)$").unwrap();
+        for cn in [".", ".."] {
+            let body = format!(r#"{{"sessionId":"s","customerNumber":"{cn}","intent":"x"}}"#);
+            let errors = parse(body.as_bytes(), &any, 32).unwrap_err();
+            assert_eq!(errors.len(), 1, "{cn}");
+            assert_eq!(errors[0].kind, "string_pattern_mismatch", "{cn}");
+        }
+        for cn in ["...", "../x", "a..", ".a", "%2E%2E"] {
+            let body = format!(r#"{{"sessionId":"s","customerNumber":"{cn}","intent":"x"}}"#);
+            assert!(parse(body.as_bytes(), &any, 32).is_ok(), "{cn}");
+        }
+    }
+
+    #[test]
+    fn duplicate_top_level_keys_are_refused() {
+        for body in [
+            r#"{"sessionId":"s","customerNumber":"A1","customerNumber":"B2","intent":"x"}"#,
+            r#"{"sessionId":"s","customerNumber":"A1","intent":"x","intent":"x"}"#,
+            r#"{"a":1,"a":1,"sessionId":"s","customerNumber":"A1","intent":"x"}"#,
+        ] {
+            let errors = parse(body.as_bytes(), &pat(), 32).unwrap_err();
+            assert_eq!(errors.len(), 1, "{body}");
+            assert_eq!(errors[0].kind, "json_invalid", "{body}");
+            assert!(
+                errors[0].msg.starts_with("Duplicate key at line 1"),
+                "{body}"
+            );
+        }
+        // Nested objects are the caller's own business (`variables` is passed on as it is).
+        assert!(parse(
+            br#"{"sessionId":"s","customerNumber":"A1","intent":"x","variables":{"k":1,"k":2}}"#,
             &pat(),
             32
         )

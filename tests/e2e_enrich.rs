@@ -1,5 +1,10 @@
 //! The enrich contract, end to end: the release filter in a real Envoy (`--concurrency 2`) in front
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 //! of mock upstreams.
 
 mod support;
@@ -414,7 +419,15 @@ fn prompt_template_from_the_plugin_configuration() {
     );
 
     let mocks = Mocks::start(MockConfig::default()).unwrap();
-    let opts = EnvoyOptions { plugin_config: r#"{"prompt": {"template": "Hi {firstName}"}}"#.into(), ..EnvoyOptions::default() };
-    let Err((_, log)) = Envoy::try_start(&mocks, &opts) else { panic!("unknown template field accepted") };
-    assert!(log.contains("prompt.template") && log.contains("unknown field {firstName}"), "{log}");
+    let opts = EnvoyOptions {
+        plugin_config: r#"{"prompt": {"template": "Hi {firstName}"}}"#.into(),
+        ..EnvoyOptions::default()
+    };
+    let Err((_, log)) = Envoy::try_start(&mocks, &opts) else {
+        panic!("unknown template field accepted")
+    };
+    assert!(
+        log.contains("prompt.template") && log.contains("unknown field {firstName}"),
+        "{log}"
+    );
 }

@@ -1,5 +1,10 @@
 //! Metrics and response headers, read from a real Envoy's admin endpoint.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -166,19 +171,37 @@ fn profile_cache_hit_isolation_and_stale_if_error() {
         assert_eq!(r.json()["customerProfile"]["fullName"], "Elena Rostova");
     }
     assert_eq!(mocks.request_count(Service::Profile), 1);
-    assert_eq!(mocks.request_count(Service::Orders), 5, "orders are not cached");
+    assert_eq!(
+        mocks.request_count(Service::Orders),
+        5,
+        "orders are not cached"
+    );
 
     let other = enrich(&agent, &envoy, &payload("CUST-100002"));
     assert_eq!(other.status, 200);
-    assert_ne!(other.json()["customerProfile"]["customerId"], "CUST-992847", "never another customer's entry");
+    assert_ne!(
+        other.json()["customerProfile"]["customerId"],
+        "CUST-992847",
+        "never another customer's entry"
+    );
     assert_eq!(mocks.request_count(Service::Profile), 2);
 
     std::thread::sleep(std::time::Duration::from_millis(700));
-    mocks.set_sticky_fault(Service::Profile, Some(Fault::Status { status: 503, headers: vec![], body: String::new() }));
+    mocks.set_sticky_fault(
+        Service::Profile,
+        Some(Fault::Status {
+            status: 503,
+            headers: vec![],
+            body: String::new(),
+        }),
+    );
     let stale = enrich(&agent, &envoy, ELENA);
     assert_eq!(stale.status, 200, "{}", stale.body);
     assert_eq!(stale.json()["customerProfile"]["fullName"], "Elena Rostova");
-    assert_eq!(stale.json()["stale"], serde_json::json!(["customerProfile"]));
+    assert_eq!(
+        stale.json()["stale"],
+        serde_json::json!(["customerProfile"])
+    );
     mocks.set_sticky_fault(Service::Profile, None);
 
     assert_eq!(envoy.stat("wasmcustom.cognigy_enrich.cache.profile.hit"), 4);

@@ -56,3 +56,28 @@ impl SharedStore for HostStore {
         }
     }
 }
+
+/// Filter-state key (Envoy prefixes it with `wasm.`): access logs read the outcome as
+/// `%FILTER_STATE(wasm.enrich_outcome:PLAIN)%`.
+pub const OUTCOME_PROPERTY: &str = "enrich_outcome";
+
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn proxy_set_property(
+        path_data: *const u8,
+        path_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> u32;
+}
+
+/// Publishes the request's outcome label to the focused stream's filter state. Calls the ABI
+/// directly: the SDK's `set_property` panics (aborting the VM) when the host refuses, and a
+/// refusal here only means the access log shows `-`.
+pub fn publish_outcome(outcome: &str) {
+    let path = OUTCOME_PROPERTY.as_bytes();
+    // SAFETY: both pointers come from live slices whose lengths are passed with them; the host
+    // only reads them for the duration of the call.
+    let _status =
+        unsafe { proxy_set_property(path.as_ptr(), path.len(), outcome.as_ptr(), outcome.len()) };
+}

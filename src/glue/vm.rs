@@ -82,8 +82,10 @@ impl Vm {
                         Duration::from_millis(call.timeout_ms),
                     );
                     if let Err(status) = result {
+                        // Service calls carry their request's id; the token fetch has none.
                         warn!(
-                            "dispatch to cluster {} refused by host: {status:?}",
+                            "[{}] dispatch to cluster {} refused by host: {status:?}",
+                            call.header("x-request-id").unwrap_or("-"),
                             call.cluster
                         );
                     }
@@ -95,8 +97,13 @@ impl Vm {
                     };
                     queue.extend(more);
                 }
-                Effect::Respond { ctx, reply } => {
+                Effect::Respond {
+                    ctx,
+                    reply,
+                    outcome,
+                } => {
                     if host::focus(ctx) {
+                        host::publish_outcome(outcome);
                         let headers: Vec<(&str, &str)> = reply
                             .headers
                             .iter()
@@ -107,7 +114,12 @@ impl Vm {
                             headers,
                             Some(reply.body.as_bytes()),
                         ) {
-                            warn!("local reply for context {ctx} failed: {status:?}");
+                            let id = reply
+                                .headers
+                                .iter()
+                                .find(|(k, _)| *k == "x-request-id")
+                                .map_or("-", |(_, v)| v.as_str());
+                            warn!("[{id}] local reply for context {ctx} failed: {status:?}");
                         }
                     }
                 }

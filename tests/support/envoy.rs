@@ -18,6 +18,10 @@ pub struct EnvoyOptions {
     pub env: Vec<(&'static str, Option<String>)>,
     /// Extra text replacements applied to the bootstrap after the port rewiring.
     pub patches: Vec<(String, String)>,
+    /// Envoy's `--log-level` (`info` unless a test needs more).
+    pub log_level: &'static str,
+    /// More command-line arguments, e.g. `--component-log-level wasm:trace`.
+    pub extra_args: Vec<String>,
 }
 
 impl Default for EnvoyOptions {
@@ -34,6 +38,8 @@ impl Default for EnvoyOptions {
                 ),
             ],
             patches: Vec::new(),
+            log_level: "info",
+            extra_args: Vec::new(),
         }
     }
 }
@@ -135,8 +141,9 @@ impl Envoy {
                 &opts.concurrency.to_string(),
                 "--disable-hot-restart",
                 "--log-level",
-                "info",
+                opts.log_level,
             ])
+            .args(&opts.extra_args)
             .arg("--admin-address-path")
             .arg(&admin_path)
             .args(["--file-flush-interval-msec", "100"])

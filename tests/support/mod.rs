@@ -1,6 +1,12 @@
 //! End-to-end harness: the release `.wasm` in a real Envoy (the demo bootstrap, re-pointed at
 //! in-process mock upstreams on free ports), and a small blocking HTTP client.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod envoy;
 

@@ -1,0 +1,226 @@
+//! Native micro-benchmarks of the core's per-request work (`cargo bench --bench engine`), to
+//! attribute the filter's own CPU: the whole engine lifecycle of one enrich request with the
+//! token cached, and its parts (payload validation, the three upstream replies, the answer).
+//! The upstream bodies are the mock services' real answers. Not part of `make test`; `make bench`
+//! measures the filter inside Envoy.
+
+use std::hint::black_box;
+use std::rc::Rc;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+
+use cognigy_enrich::aggregate::Gathered;
+use cognigy_enrich::call::CallReply;
+use cognigy_enrich::config::{Settings, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_WEBHOOK_TOKENS};
+use cognigy_enrich::engine::{Effect, Engine, Owner, RequestHead};
+use cognigy_enrich::payload;
+use cognigy_enrich::service::{parse_reply, Service, ServiceData};
+use cognigy_enrich::shared::MemoryStore;
+
+const BODY: &[u8] = br#"{"sessionId":"bench-session-1","customerNumber":"CUST-992847","intent":"order_status","variables":{"channel":"voice"}}"#;
+const PROFILE: &str = r#"{"customerId":"CUST-992847","fullName":"Elena Rostova","segment":"Premium","email":"elena.rostova@example.com","phone":"+49 30 5550 1234","language":"de-DE","accountStatus":"active","customerSince":"2019-03-14","loyaltyTier":"Gold"}"#;
+const ORDERS: &str = r#"{"customerId":"CUST-992847","items":[{"orderNumber":"ORD-2024-88412","status":"shipped","total":249.90,"currency":"EUR","createdAt":"2024-11-02T10:15:00Z","items":[{"sku":"HDP-220","name":"Wireless Headphones","quantity":1}]}],"total":1}"#;
+const TICKETS: &str = r#"{"customerId":"CUST-992847","tickets":[{"ticketId":"TCK-55102","subject":"Delivery delayed","priority":"High","status":"open","createdAt":"2024-11-05T08:30:00Z"}],"total":1}"#;
+const TOKEN: &str = r#"{"access_token":"bench-token","token_type":"Bearer","expires_in":3600}"#;
+
+fn settings() -> Option<Settings> {
+    let env = |key: &str| match key {
+        ENV_CLIENT_ID => Some("cognigy-proxy-client".to_owned()),
+        ENV_CLIENT_SECRET => Some("proxy-secret-key".to_owned()),
+        ENV_WEBHOOK_TOKENS => Some("bench-webhook-token".to_owned()),
+        _ => None,
+    };
+    Settings::from_json(br#"{"deadlineMs": 4500}"#, &env).ok()
+}
+
+fn reply(body: &str) -> CallReply {
+    CallReply {
+        status: Some(200),
+        retry_after: None,
+        body: body.as_bytes().to_vec(),
+        body_size: body.len(),
+    }
+}
+
+/// One worker's engine with a fake host that answers every callout at once.
+struct Host {
+    engine: Engine,
+    store: MemoryStore,
+    now: u64,
+    next_token: u32,
+    replies: [CallReply; 3],
+    token_reply: CallReply,
+    /// What one request cost in host-facing effects: dispatches and local answers.
+    dispatches: u32,
+    answers: u32,
+}
+
+impl Host {
+    fn new() -> Option<Self> {
+        let store = MemoryStore::default();
+        let engine = Engine::new(Rc::new(settings()?), &store);
+        Some(Host {
+            engine,
+            store,
+            now: 1_000_000,
+            next_token: 0,
+            replies: [reply(PROFILE), reply(ORDERS), reply(TICKETS)],
+            token_reply: reply(TOKEN),
+            dispatches: 0,
+            answers: 0,
+        })
+    }
+
+    /// Carries out effects the way the glue does, answering each dispatch at once.
+    fn run(&mut self, effects: Vec<Effect>) {
+        let mut pending = Vec::new();
+        let mut queue = effects;
+        while !queue.is_empty() {
+            for effect in std::mem::take(&mut queue) {
+                match effect {
+                    Effect::Dispatch { owner, .. } => {
+                        self.dispatches += 1;
+                        self.next_token = self.next_token.wrapping_add(1);
+                        let token = self.next_token;
+                        queue.extend(self.engine.dispatched(
+                            owner,
+                            Ok(token),
+                            self.now,
+                            &self.store,
+                        ));
+                        pending.push((token, owner));
+                    }
+                    Effect::Respond { reply, .. } => {
+                        self.answers += 1;
+                        black_box(reply);
+                    }
+                }
+            }
+            for (token, owner) in std::mem::take(&mut pending) {
+                let answer = match owner {
+                    Owner::Token => &self.token_reply,
+                    Owner::Service { service, .. } => match service {
+                        Service::Profile => &self.replies[0],
+                        Service::Orders => &self.replies[1],
+                        Service::Tickets => &self.replies[2],
+                    },
+                };
+                let more = self
+                    .engine
+                    .on_call_reply(token, answer, self.now, &self.store);
+                queue.extend(more);
+            }
+        }
+    }
+
+    /// One whole enrich request: headers, body, three calls, their replies, the answer; then the
+    /// host's `on_done`.
+    fn request(&mut self, ctx: u32) {
+        self.start(ctx);
+        self.engine.on_request_gone(ctx);
+    }
+
+    /// Headers and body of one request, and whatever the engine does with them at once.
+    fn start(&mut self, ctx: u32) {
+        self.now += 1;
+        let head = RequestHead {
+            method: "POST",
+            path: "/api/v1/agent-assist/enrich",
+            content_type: Some("application/json"),
+            content_length: Some("118"),
+            authorization: Some("Bearer bench-webhook-token"),
+            api_key: None,
+            request_id: Some("0f8fad5b-d9cb-469f-a165-70867728950e"),
+            end_of_stream: false,
+        };
+        let (_, effects) = self
+            .engine
+            .on_request_headers(ctx, &head, self.now, &self.store);
+        self.run(effects);
+        let mut read = || Some(BODY.to_vec());
+        let (_, effects) =
+            self.engine
+                .on_request_body(ctx, BODY.len(), true, &mut read, self.now, &self.store);
+        self.run(effects);
+    }
+}
+
+fn engine(c: &mut Criterion) {
+    let Some(mut host) = Host::new() else {
+        eprintln!("bench settings refused");
+        return;
+    };
+    // The first request waits for the token, which the root's timer fetches; every later
+    // request finds it cached.
+    host.start(1);
+    let effects = host.engine.on_tick(host.now, &host.store);
+    host.run(effects);
+    if host.answers != 1 {
+        eprintln!("the first request was not answered; the numbers below mean nothing");
+    }
+    host.dispatches = 0;
+    host.answers = 0;
+    host.request(2);
+    eprintln!(
+        "one request with the token cached: {} dispatches, {} local answer(s)",
+        host.dispatches, host.answers
+    );
+    let mut ctx = 2u32;
+    c.bench_function("engine/enrich_request_token_cached", |b| {
+        b.iter(|| {
+            ctx = ctx.wrapping_add(1).max(3);
+            host.request(ctx);
+        });
+    });
+}
+
+fn parts(c: &mut Criterion) {
+    let Some(settings) = settings() else {
+        eprintln!("bench settings refused");
+        return;
+    };
+    c.bench_function("payload/parse", |b| {
+        b.iter(|| {
+            payload::parse(
+                black_box(BODY),
+                &settings.customer_pattern,
+                settings.limits.max_json_depth,
+            )
+        });
+    });
+    let max_body = settings.limits.max_upstream_body_bytes;
+    let max_items = settings.limits.max_list_items;
+    for (name, service, body) in [
+        ("service/parse_profile", Service::Profile, PROFILE),
+        ("service/parse_orders", Service::Orders, ORDERS),
+        ("service/parse_tickets", Service::Tickets, TICKETS),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| parse_reply(service, black_box(body.as_bytes()), max_body, max_items));
+        });
+    }
+    let profile = parse_reply(Service::Profile, PROFILE.as_bytes(), max_body, max_items);
+    let orders = parse_reply(Service::Orders, ORDERS.as_bytes(), max_body, max_items);
+    let tickets = parse_reply(Service::Tickets, TICKETS.as_bytes(), max_body, max_items);
+    let (Ok(ServiceData::Profile(p)), Ok(ServiceData::Orders(o)), Ok(ServiceData::Tickets(t))) =
+        (profile, orders, tickets)
+    else {
+        eprintln!("mock bodies refused");
+        return;
+    };
+    let gathered = Gathered {
+        profile: Some(&p),
+        orders: Some(&o),
+        tickets: Some(&t),
+        ..Gathered::default()
+    };
+    c.bench_function("aggregate/answer_json", |b| {
+        b.iter(|| black_box(&gathered).answer_json(&settings.prompt));
+    });
+    c.bench_function("payload/customer_pattern_is_match", |b| {
+        b.iter(|| settings.customer_pattern.is_match(black_box("CUST-992847")));
+    });
+}
+
+criterion_group!(benches, engine, parts);
+criterion_main!(benches);

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Shrinks the filter with binaryen's wasm-opt (-Oz, names and producers stripped), in place:
+#   scripts/optimize-wasm.sh target/wasm32-wasip1/release/cognigy_enrich.wasm
+# Run it right after `cargo build`: cargo re-links its own (unoptimized) output to that path on
+# every build, so this replaces the path with a new file and never writes through cargo's link.
+# The result is cached by the input's checksum, so a no-op build costs no wasm-opt run.
+# Without wasm-opt the cargo output is left as it is and a warning says so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+wasm="${1:?usage: optimize-wasm.sh FILE.wasm}"
+cache="${wasm%.wasm}.opt.wasm"
+stamp="$cache.src"
+
+if ! command -v wasm-opt >/dev/null; then
+  echo "optimize-wasm: wasm-opt not found; $wasm is not size-optimized (scripts/install-tools.sh build installs binaryen)" >&2
+  exit 0
+fi
+
+# wasm-opt must allow exactly the features rustc compiled for (the stripped module no longer
+# names them): read them from rustc, keep those wasm-opt knows.
+supported="$(wasm-opt --help)"
+flags=()
+for feature in $(rustc --print cfg --target wasm32-wasip1 | sed -n 's/^target_feature="\(.*\)"$/\1/p'); do
+  case $feature in
+    nontrapping-fptoint) flag=--enable-nontrapping-float-to-int ;;
+    simd128) flag=--enable-simd ;;
+    *) flag="--enable-$feature" ;;
+  esac
+  if grep -q -- "$flag " <<<"$supported"; then
+    flags+=("$flag")
+  fi
+done
+opts=(-Oz --strip-debug --strip-producers "${flags[@]}")
+
+key="$(sha256sum "$wasm" | cut -d' ' -f1) $(wasm-opt --version) ${opts[*]}"
+if [[ -f "$cache" && -f "$stamp" ]]; then
+  if [[ "$(cat "$stamp")" == "$key" ]]; then
+    cp "$cache" "$wasm.tmp" && mv "$wasm.tmp" "$wasm"
+    exit 0
+  fi
+  # Already the optimized file (optimize run twice without a build in between).
+  cmp -s "$wasm" "$cache" && exit 0
+fi
+
+before="$(stat -c %s "$wasm")"
+wasm-opt "${opts[@]}" "$wasm" -o "$cache.tmp"
+mv "$cache.tmp" "$cache"
+echo "$key" >"$stamp"
+cp "$cache" "$wasm.tmp" && mv "$wasm.tmp" "$wasm"
+echo "optimize-wasm: $wasm $before -> $(stat -c %s "$wasm") bytes ($(wasm-opt --version))" >&2

@@ -1,0 +1,39 @@
+"""examples/cognigy: the HTTP Request node's payload, with sample values for its CognigyScript,
+is a valid request per the OpenAPI description, and the node sends what the filter needs."""
+
+import json
+import re
+
+import jsonschema
+
+from helpers import ROOT, load_yaml
+
+NODE = json.loads((ROOT / "examples/cognigy/http-request-node.json").read_text())
+SPEC = load_yaml(ROOT / "openapi/enrich.openapi.yaml")
+
+
+def render(value, samples):
+    if isinstance(value, dict):
+        if "$cs" in value:
+            return {"channel": "voice"} if value["$cs"]["type"] == "object" else "x"
+        return {k: render(v, samples) for k, v in value.items()}
+    if isinstance(value, str):
+        return re.sub(r"\{\{(.*?)\}\}", lambda m: samples[m.group(1).strip()], value)
+    return value
+
+
+def test_payload_is_a_valid_enrich_request():
+    body = render(NODE["payload"], NODE["sampleValues"])
+    schema = dict(SPEC["components"]["schemas"]["EnrichRequest"])
+    schema["$defs"] = {}
+    jsonschema.Draft202012Validator(schema).validate(body)
+    assert body["customerNumber"] == "CUST-992847"
+
+
+def test_node_sends_json_to_the_enrich_path_with_a_token():
+    assert NODE["method"] == "POST"
+    assert NODE["url"].endswith("/api/v1/agent-assist/enrich")
+    assert NODE["headers"]["Content-Type"] == "application/json"
+    assert "X-API-Key" in NODE["authorization"]["type"]
+    assert NODE["async"] is False
+    assert "/api/v1/agent-assist/enrich" in SPEC["paths"]
