@@ -5,7 +5,10 @@
 # BENCH_REPEATS=1).
 #
 # Loads, at each upstream delay, repeated BENCH_REPEATS times in turn:
-#   enrich  POST /api/v1/agent-assist/enrich (token cached: fetched before the loads)
+#   enrich  POST /api/v1/agent-assist/enrich, a different customer on every request, so every
+#           request makes its own three upstream calls (token cached: fetched before the loads)
+#   same    the same, always one customer: concurrent requests share their upstream calls (the
+#           filter coalesces identical calls)
 #   bare    GET /floor on a listener with only the router: direct_response, the Envoy floor
 #   chain   GET /floor on the enrich listener: the same direct_response through the wasm filter
 #   proxy   GET /proxy on the bare listener, routed to the profile mock: one upstream round trip
@@ -19,8 +22,10 @@
 #   BENCH_CONNECTIONS=16   wrk connections (one wrk thread)
 #   BENCH_RSS_RUN=1        the RSS-flatness run: Envoy RSS after BENCH_RSS_FIRST (100000) and
 #                          after BENCH_RSS_TOTAL (1000000) enrich requests; 0 skips it
-#   BENCH_PLUGIN_CONFIG    the filter's configuration (one line of JSON); default
-#                          {"deadlineMs": 4500}: all three services on every request, no cache
+#   BENCH_PLUGIN_CONFIG    the filter's configuration (one line of JSON). The default has no
+#                          response cache and points every customer number at the demo
+#                          customer's data: the service paths carry it in a query parameter the
+#                          mocks ignore, which keeps calls for different customers distinct
 #   BENCH_BUILD=1          0 skips the builds (uses what target/ has)
 #   BENCH_OUT=bench/results.md
 #   BENCH_PORT_BASE=10100  enrich listener; bare listener +1, admin +11, mocks +21..+24
@@ -34,7 +39,10 @@ CONNS="${BENCH_CONNECTIONS:-16}"
 RSS_RUN="${BENCH_RSS_RUN:-1}"
 RSS_FIRST="${BENCH_RSS_FIRST:-100000}"
 RSS_TOTAL="${BENCH_RSS_TOTAL:-1000000}"
-DEFAULT_PLUGIN_CONFIG='{"deadlineMs": 4500}'
+DEFAULT_PLUGIN_CONFIG='{"deadlineMs": 4500, "services": {'\
+'"customerProfile": {"path": "/api/v1/customers/CUST-992847?bench={customerNumber}"}, '\
+'"recentOrders": {"path": "/api/v1/orders?customerId=CUST-992847&limit={limit}&sort=createdDesc&bench={customerNumber}"}, '\
+'"openTickets": {"path": "/api/v1/crm/tickets?customerId=CUST-992847&status=open&bench={customerNumber}"}}}'
 PLUGIN_CONFIG="${BENCH_PLUGIN_CONFIG:-$DEFAULT_PLUGIN_CONFIG}"
 OUT="${BENCH_OUT:-bench/results.md}"
 BASE="${BENCH_PORT_BASE:-10100}"
@@ -44,7 +52,7 @@ ENVOY_BIN="${ENVOY_BIN:-.venv/bin/envoy}"
 WASM=target/wasm32-wasip1/release/cognigy_enrich.wasm
 MOCKS_BIN=target/release/mock-upstreams
 DIR=.run/bench
-KINDS="enrich bare chain proxy mock"
+KINDS="enrich same bare chain proxy mock"
 WEBHOOK_TOKEN=bench-webhook-token
 export ENRICH_CLIENT_ID=cognigy-proxy-client ENRICH_CLIENT_SECRET=proxy-secret-key
 export ENRICH_WEBHOOK_TOKENS=$WEBHOOK_TOKEN BENCH_WEBHOOK_TOKEN=$WEBHOOK_TOKEN
@@ -133,7 +141,7 @@ stat_value() { # NAME
 
 url_of() { # KIND
   case $1 in
-    enrich) echo "http://127.0.0.1:$LISTENER/api/v1/agent-assist/enrich" ;;
+    enrich | same) echo "http://127.0.0.1:$LISTENER/api/v1/agent-assist/enrich" ;;
     bare) echo "http://127.0.0.1:$FLOOR/floor" ;;
     chain) echo "http://127.0.0.1:$LISTENER/floor" ;;
     proxy) echo "http://127.0.0.1:$FLOOR/proxy" ;;
@@ -142,19 +150,29 @@ url_of() { # KIND
 }
 
 wrk_load() { # KIND SECONDS: wrk in the background (WRK_PID), its output in $DIR/wrk.out
-  local enrich=0
-  [[ $1 == enrich ]] && enrich=1
+  local enrich=""
+  case $1 in enrich) enrich=distinct ;; same) enrich=same ;; esac
   BENCH_ENRICH=$enrich BENCH_BEARER="$BEARER" \
     wrk -t1 -c"$CONNS" -d"$2s" --timeout 10s -s bench/load.lua "$(url_of "$1")" >"$DIR/wrk.out" 2>&1 &
   WRK_PID=$!
 }
 
-# One load; prints "requests rps p50_us p99_us cpu_ms_per_request token_per_1k non2xx errors load1".
+upstream_calls() { # service calls made so far (all three data clusters)
+  local n=0 c
+  for c in customer_profile orders crm; do
+    n=$((n + $(stat_value "cluster.$c.upstream_rq_total")))
+  done
+  echo "$n"
+}
+
+# One load; prints "requests rps p50_us p99_us cpu_ms_per_request token_per_1k non2xx errors
+# load1 upstream_calls_per_request".
 # With COUNT, the load runs until Envoy has seen COUNT more enrich requests (wrk is then
 # interrupted, and reports what it did).
 load() { # KIND [COUNT]
-  local kind=$1 count=${2:-} tok0 cpu0 tok1 cpu1 line
+  local kind=$1 count=${2:-} tok0 cpu0 tok1 cpu1 up0 up1 line
   tok0="$(stat_value cluster.token_service.upstream_rq_total)"
+  up0="$(upstream_calls)"
   cpu0="$(cpu_ticks)"
   if [[ -n "$count" ]]; then
     local seen0 target
@@ -174,22 +192,23 @@ load() { # KIND [COUNT]
   fi
   cpu1="$(cpu_ticks)"
   tok1="$(stat_value cluster.token_service.upstream_rq_total)"
+  up1="$(upstream_calls)"
   cat "$DIR/wrk.out" >>"$DIR/wrk.log"
   line="$(grep '^BENCH ' "$DIR/wrk.out")" || die "no result from wrk: $(cat "$DIR/wrk.out")"
   field() { sed -E "s/.* $1=([0-9.]+).*/\1/" <<<"$line"; }
   awk -v r="$(field requests)" -v rps="$(field rps)" -v p50="$(field p50_us)" \
     -v p99="$(field p99_us)" -v n="$(field non2xx)" -v e="$(field errors)" \
     -v c0="$cpu0" -v c1="$cpu1" -v hz="$CLK_TCK" -v t0="$tok0" -v t1="$tok1" \
-    -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
-      printf "%d %.1f %d %d %.5f %.4f %d %d %s\n", r, rps, p50, p99,
-        (c1 - c0) / hz * 1000 / r, (t1 - t0) / r * 1000, n, e, l }'
+    -v l="$(cut -d' ' -f1 /proc/loadavg)" -v u0="$up0" -v u1="$up1" 'BEGIN {
+      printf "%d %.1f %d %d %.5f %.4f %d %d %s %.3f\n", r, rps, p50, p99,
+        (c1 - c0) / hz * 1000 / r, (t1 - t0) / r * 1000, n, e, l, (u1 - u0) / r }'
 }
 
 # --- the loads ---------------------------------------------------------------------------------------
 WASM_BYTES="$(stat -c %s "$WASM")"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 : >"$DIR/wrk.log"
-RESULTS="$DIR/results.tsv" # delay kind repeat requests rps p50 p99 cpu tok non2xx errors load1
+RESULTS="$DIR/results.tsv" # delay kind repeat requests rps p50 p99 cpu tok non2xx errors load1 calls
 : >"$RESULTS"
 declare -A RSS_BEFORE RSS_AFTER
 for delay in $DELAYS; do
@@ -199,7 +218,7 @@ for delay in $DELAYS; do
   status="$(enrich_once)"
   [[ "$status" == 200 ]] || { cat "$DIR/last-answer.json" >&2; die "warm-up enrich answered $status"; }
   # Warm the connection pools and the VM's code as well.
-  for kind in enrich bare chain proxy; do
+  for kind in enrich same bare chain proxy; do
     wrk_load "$kind" 2
     wait "$WRK_PID" || true
     WRK_PID=""
@@ -229,8 +248,8 @@ if [[ "$RSS_RUN" == 1 ]]; then
   log "RSS run: $(cut -d' ' -f1 <<<"$first") requests done, RSS $rss_first kB; going on to $RSS_TOTAL"
   rest="$(load enrich $((RSS_TOTAL - RSS_FIRST)))"
   rss_total="$(rss_kb)"
-  read -r n_first _ _ _ cpu_first _ bad1 err1 _ <<<"$first"
-  read -r n_rest rps_rest _ _ cpu_rest _ bad2 err2 _ <<<"$rest"
+  read -r n_first _ _ _ _ _ bad1 err1 _ _ <<<"$first"
+  read -r n_rest rps_rest _ _ cpu_rest _ bad2 err2 _ _ <<<"$rest"
   RSS_LINE="$rss_start $n_first $rss_first $((n_first + n_rest)) $rss_total $((bad1 + err1 + bad2 + err2)) $rps_rest $cpu_rest"
   stop_pid ENVOY_PID
   stop_pid MOCKS_PID
@@ -242,7 +261,7 @@ col() { # DELAY KIND N: the Nth figure (1 = requests) of every round
   awk -F'\t' -v d="$1" -v k="$2" -v c="$3" '$1 == d && $2 == k { print $(3 + c) }' "$RESULTS"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR > 1) printf " [%s-%s]", lo, hi }'; }
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR > 1 && lo != hi) printf " [%s-%s]", lo, hi }'; }
 fmt() { awk -v v="$2" "BEGIN { printf \"$1\", v }"; } # FORMAT VALUE
 ms() { awk -v us="$1" 'BEGIN { printf "%.2f", us / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -250,7 +269,7 @@ mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 verdict() { [[ "$1" == 1 ]] && echo "met" || echo "**missed**"; }
 name_of() {
   case $1 in
-    enrich) echo "enrich" ;; bare) echo "floor: direct_response, bare listener" ;;
+    enrich) echo "enrich, a new customer each request" ;; same) echo "enrich, one customer (coalesced)" ;; bare) echo "floor: direct_response, bare listener" ;;
     chain) echo "floor: direct_response through the wasm filter" ;;
     proxy) echo "one proxied upstream call (no filter)" ;; mock) echo "the profile mock itself (no Envoy)" ;;
   esac
@@ -273,8 +292,8 @@ name_of() {
     chain_cpu="$(col "$delay" chain 5 | median)"
     echo "### Upstream delay ${delay} ms"
     echo
-    echo "| load | requests/s | p50 ms | p99 ms | Envoy CPU-s / 1000 requests | / bare floor | / chain floor | token fetches / 1000 requests | non-2xx, errors | load avg |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| load | requests/s | p50 ms | p99 ms | Envoy CPU-s / 1000 requests | / bare floor | / chain floor | upstream calls / request | token fetches / 1000 requests | non-2xx, errors | load avg |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for kind in $KINDS; do
       [[ -n "$(col "$delay" "$kind" 1)" ]] || continue
       cpu="$(col "$delay" "$kind" 5 | median)"
@@ -284,15 +303,16 @@ name_of() {
         cpu_cell="$(fmt %.4f "$cpu")$(col "$delay" "$kind" 5 | awk '{ printf "%.4f\n", $1 }' | range)"
         r_bare="$(ratio "$cpu" "$bare_cpu")" r_chain="$(ratio "$cpu" "$chain_cpu")"
       fi
-      tok="-"
-      [[ $kind == enrich ]] && tok="$(col "$delay" "$kind" 6 | median)"
-      printf '| %s | %s%s | %s%s | %s | %s | %s | %s | %s | %s, %s | %s |\n' \
+      tok="-" calls="-"
+      [[ $kind == enrich || $kind == same ]] && tok="$(col "$delay" "$kind" 6 | median)"
+      [[ $kind == mock ]] || calls="$(fmt %.2f "$(col "$delay" "$kind" 10 | median)")"
+      printf '| %s | %s%s | %s%s | %s | %s | %s | %s | %s | %s | %s, %s | %s%s |\n' \
         "$(name_of "$kind")" \
         "$(fmt %.0f "$(col "$delay" "$kind" 2 | median)")" "$(col "$delay" "$kind" 2 | awk '{ printf "%.0f\n", $1 }' | range)" \
         "$(ms "$(col "$delay" "$kind" 3 | median)")" "$(col "$delay" "$kind" 3 | awk '{ printf "%.2f\n", $1 / 1000 }' | range)" \
-        "$(ms "$(col "$delay" "$kind" 4 | median)")" "$cpu_cell" "$r_bare" "$r_chain" "$tok" \
+        "$(ms "$(col "$delay" "$kind" 4 | median)")" "$cpu_cell" "$r_bare" "$r_chain" "$calls" "$tok" \
         "$(col "$delay" "$kind" 7 | awk '{ s += $1 } END { print s }')" "$(col "$delay" "$kind" 8 | awk '{ s += $1 } END { print s }')" \
-        "$(col "$delay" "$kind" 9 | range | tr -d ' ')"
+        "$(col "$delay" "$kind" 9 | median)" "$(col "$delay" "$kind" 9 | range)"
     done
     echo
   done

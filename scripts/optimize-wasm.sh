@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# Shrinks the filter with binaryen's wasm-opt (-Oz, names and producers stripped), in place:
+# Shrinks the filter with binaryen's wasm-opt, in place:
 #   scripts/optimize-wasm.sh target/wasm32-wasip1/release/cognigy_enrich.wasm
+# -Oz, and the name and producers sections dropped (the name section alone is ~150 KB). The
+# function names go to FILE.symbols instead ("index:mangled name" per line), to read a trap's
+# `wasm function N` backtrace against.
 # Run it right after `cargo build`: cargo re-links its own (unoptimized) output to that path on
 # every build, so this replaces the path with a new file and never writes through cargo's link.
-# The result is cached by the input's checksum, so a no-op build costs no wasm-opt run.
+# The result is cached by the input's checksum, so a no-op build runs no wasm-opt.
 # Without wasm-opt the cargo output is left as it is and a warning says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 wasm="${1:?usage: optimize-wasm.sh FILE.wasm}"
 cache="${wasm%.wasm}.opt.wasm"
+symbols="${wasm%.wasm}.symbols"
 stamp="$cache.src"
 
 if ! command -v wasm-opt >/dev/null; then
-  echo "optimize-wasm: wasm-opt not found; $wasm is not size-optimized (scripts/install-tools.sh build installs binaryen)" >&2
+  echo "optimize-wasm: wasm-opt not found; $wasm is not size-optimized" \
+    "(scripts/install-tools.sh build installs binaryen)" >&2
   exit 0
 fi
 
-# wasm-opt must allow exactly the features rustc compiled for (the stripped module no longer
-# names them): read them from rustc, keep those wasm-opt knows.
+# wasm-opt must allow exactly the features rustc compiled for: read them from rustc, keep those
+# wasm-opt knows.
 supported="$(wasm-opt --help)"
 flags=()
 for feature in $(rustc --print cfg --target wasm32-wasip1 | sed -n 's/^target_feature="\(.*\)"$/\1/p'); do
@@ -31,21 +36,25 @@ for feature in $(rustc --print cfg --target wasm32-wasip1 | sed -n 's/^target_fe
     flags+=("$flag")
   fi
 done
-opts=(-Oz --strip-debug --strip-producers "${flags[@]}")
+# Passes run in this order: the symbol map is printed after optimizing, before the names go.
+opts=(-Oz --symbolmap --strip-debug --strip-producers "${flags[@]}")
+
+install() { cp "$cache" "$wasm.tmp" && mv "$wasm.tmp" "$wasm"; }
 
 key="$(sha256sum "$wasm" | cut -d' ' -f1) $(wasm-opt --version) ${opts[*]}"
-if [[ -f "$cache" && -f "$stamp" ]]; then
+if [[ -f "$cache" && -f "$stamp" && -f "$symbols" ]]; then
   if [[ "$(cat "$stamp")" == "$key" ]]; then
-    cp "$cache" "$wasm.tmp" && mv "$wasm.tmp" "$wasm"
+    install
     exit 0
   fi
-  # Already the optimized file (optimize run twice without a build in between).
+  # Already the optimized file (run twice without a build in between).
   cmp -s "$wasm" "$cache" && exit 0
 fi
 
 before="$(stat -c %s "$wasm")"
-wasm-opt "${opts[@]}" "$wasm" -o "$cache.tmp"
+wasm-opt "${opts[@]}" "$wasm" -o "$cache.tmp" >"$symbols.tmp"
+mv "$symbols.tmp" "$symbols"
 mv "$cache.tmp" "$cache"
 echo "$key" >"$stamp"
-cp "$cache" "$wasm.tmp" && mv "$wasm.tmp" "$wasm"
+install
 echo "optimize-wasm: $wasm $before -> $(stat -c %s "$wasm") bytes ($(wasm-opt --version))" >&2

@@ -158,6 +158,9 @@ pub fn clean(value: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(value.len().min(max_chars.saturating_mul(4)));
     let mut last_space = true;
     for c in value.chars() {
+        if is_invisible_format(c) {
+            continue;
+        }
         let c = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || c.is_whitespace() {
             ' '
         } else {
@@ -178,6 +181,12 @@ pub fn clean(value: &str, max_chars: usize) -> String {
     let trimmed_len = out.trim_end().len();
     out.truncate(trimmed_len);
     out
+}
+
+/// Zero-width and bidirectional-control characters: they add no line, but could make a value
+/// read differently to the agent or the LLM than it is.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
 }
 
 fn truncate_chars(s: &mut String, max_chars: usize) {
@@ -380,6 +389,15 @@ mod tests {
             template: None,
         };
         assert_eq!(g.prompt(&c).chars().count(), 64);
+    }
+
+    #[test]
+    fn invisible_format_characters_are_dropped() {
+        assert_eq!(
+            clean("Ad\u{200B}min \u{202E}evil\u{202C}", 100),
+            "Admin evil"
+        );
+        assert_eq!(clean("\u{FEFF}x\u{2066}y\u{2069}", 100), "xy");
     }
 
     /// Found by the `aggregate` fuzz target: a value cut right after a space kept the space.

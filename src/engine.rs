@@ -13,7 +13,7 @@ use crate::aggregate::Gathered;
 use crate::auth::AuthFailure;
 use crate::cache;
 use crate::call::{Call, CallReply};
-use crate::config::Settings;
+use crate::config::{LimitsConfig, Settings};
 use crate::encode;
 use crate::error::{EnrichError, Reply, ServiceFailure, TokenFailure, JSON};
 use crate::metrics::{Observation, StatusClass};
@@ -117,6 +117,17 @@ fn request_id(raw: Option<&str>) -> String {
     raw.filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or("-")
         .to_owned()
+}
+
+/// A cached body read back like a fresh reply (the limits may have changed since it was stored).
+fn cached_data(service: Service, body: &[u8], limits: &LimitsConfig) -> Option<ServiceData> {
+    parse_reply(
+        service,
+        body,
+        limits.max_upstream_body_bytes,
+        limits.max_list_items,
+    )
+    .ok()
 }
 
 fn is_json_media_type(content_type: &str) -> bool {
@@ -306,15 +317,7 @@ impl Engine {
             let key = svc.path.render(&request.customer, svc.limit);
             let hit = cache::lookup(store, &svc.cluster, &key, now, c)
                 .filter(|hit| hit.fresh)
-                .and_then(|hit| {
-                    parse_reply(
-                        service,
-                        &hit.body,
-                        limits.max_upstream_body_bytes,
-                        limits.max_list_items,
-                    )
-                    .ok()
-                });
+                .and_then(|hit| cached_data(service, &hit.body, &limits));
             self.observations.push(Observation::Cache {
                 service,
                 hit: hit.is_some(),
@@ -356,15 +359,8 @@ impl Engine {
             }
             (Err(failure), Some(c)) if c.stale_if_error_ms > 0 => {
                 let key = svc.path.render(&request.customer, svc.limit);
-                let cached = cache::lookup(store, &svc.cluster, &key, now, c).and_then(|hit| {
-                    parse_reply(
-                        service,
-                        &hit.body,
-                        limits.max_upstream_body_bytes,
-                        limits.max_list_items,
-                    )
-                    .ok()
-                });
+                let cached = cache::lookup(store, &svc.cluster, &key, now, c)
+                    .and_then(|hit| cached_data(service, &hit.body, &limits));
                 match cached {
                     Some(data) => {
                         info!(

@@ -285,4 +285,20 @@ mod tests {
             Some(ReplyError::TooLarge)
         );
     }
+
+    /// From the `replies` fuzz target: list items are passed on as the upstream wrote them, so a
+    /// number beyond f64 (valid JSON; JavaScript reads it as Infinity) reaches the answer as is,
+    /// and so does odd whitespace; only the syntax is checked.
+    #[test]
+    fn items_are_passed_on_verbatim() {
+        let body = b"{\"tickets\":\r[\r{\"priority\" : 1e400}\t, [18E33333333333333300]]}";
+        let ServiceData::Tickets(l) = parse_reply(Service::Tickets, body, 1024, 5).unwrap() else {
+            panic!()
+        };
+        let items: Vec<&str> = l.items.iter().map(|i| i.get()).collect();
+        assert_eq!(items, [r#"{"priority" : 1e400}"#, "[18E33333333333333300]"]);
+        // The label is read through serde_json, which refuses the number: no label, no failure.
+        assert_eq!(l.first_label, None);
+        assert!(parse_reply(Service::Tickets, br#"{"tickets":[1e]}"#, 1024, 5).is_err());
+    }
 }

@@ -310,7 +310,16 @@ fn customer_without_data_gets_default_prompt() {
 
 #[test]
 fn other_paths_are_not_answered_by_the_filter() {
-    let (mocks, envoy) = stack(r#"{"deadlineMs": 4500}"#);
+    // The demo closes every other path with a 404; here a route to an upstream is put back so that
+    // a request the filter lets through is seen arriving there.
+    let mocks = Mocks::start(MockConfig::default()).unwrap();
+    let closed = "              - match: { prefix: \"/\" }\n                direct_response:\n                  status: 404";
+    let open = "              - match: { prefix: \"/api/v1/customers/\" }\n                route: { cluster: customer_profile }\n              - match: { prefix: \"/\" }\n                direct_response:\n                  status: 404";
+    let opts = EnvoyOptions {
+        patches: vec![(closed.into(), open.into())],
+        ..EnvoyOptions::default()
+    };
+    let envoy = Envoy::start(&mocks, opts);
     let r = send(
         &agent(),
         "GET",
@@ -327,6 +336,18 @@ fn other_paths_are_not_answered_by_the_filter() {
     assert_eq!(mocks.request_count(Service::Profile), 1);
     let r = send(&agent(), "GET", &envoy.url("/healthz"), &[], None);
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    let r = send(
+        &agent(),
+        "POST",
+        &envoy.url("/api/v1/agent-assist/enrichment"),
+        &[],
+        Some(b"{}"),
+    );
+    assert_eq!(
+        (r.status, r.detail().as_str()),
+        (404, "Not Found"),
+        "a near-miss path is not the filter's"
+    );
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //! of the shipped bootstrap (docs/failure-policy.md).
 //!
 //! The filter has no crash switch and must not get one, so the run-time failures use a stand-in:
-//! a minimal proxy-wasm module, assembled below, that answers every request `200 alive` by itself
-//! and traps (`unreachable`) when a request has more than [`TRAP_ABOVE_HEADERS`] headers. It runs
-//! in place of the filter in the shipped envoy/envoy.yaml, with everything else unchanged.
+//! a minimal proxy-wasm module, assembled below, that answers a request `200 alive` by itself,
+//! holds one with more than [`HOLD_ABOVE_HEADERS`] headers and traps (`unreachable`) on one with
+//! more than [`TRAP_ABOVE_HEADERS`]. It runs in place of the filter in the shipped
+//! envoy/envoy.yaml, with everything else unchanged. (A request with no extra headers has about
+//! ten, pseudo-headers included.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
+/// Requests with more headers than this trap the VM.
 const TRAP_ABOVE_HEADERS: u8 = 60;
 /// Requests with more headers than this (and not more than [`TRAP_ABOVE_HEADERS`]) are held:
 /// paused and never answered, as a request waiting for its upstream calls is.
@@ -26,8 +29,9 @@ const HOLD_ABOVE_HEADERS: u8 = 20;
 const SHIPPED_WASM: &str = "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm";
 const SHIPPED_POLICY: &str = "failure_policy: FAIL_RELOAD";
 
-/// A proxy-wasm (ABI 0.2.1) module, encoded by hand: every request is answered `200 alive`,
-/// except one with more than [`TRAP_ABOVE_HEADERS`] headers, which traps the VM.
+/// A proxy-wasm (ABI 0.2.1) module, encoded by hand: a request is answered `200 alive`, held
+/// (paused, never answered) above [`HOLD_ABOVE_HEADERS`] headers, and traps the VM above
+/// [`TRAP_ABOVE_HEADERS`].
 fn trap_module() -> Vec<u8> {
     fn leb(mut v: u32, out: &mut Vec<u8>) {
         loop {

@@ -381,16 +381,14 @@ fn configured_upstream_and_list_limits() {
         r#"{"deadlineMs": 4500, "limits": {"maxUpstreamBodyBytes": 1024, "maxListItems": 3}}"#,
     );
     let agent = agent();
+    // Valid JSON, padded with whitespace to just over 1 KiB: the size alone refuses it.
+    let mut padded_tickets = br#"{"tickets":[]}"#.to_vec();
+    padded_tickets.resize(1025, b' ');
     mocks.push_fault(
         Service::Crm,
         Fault::Body {
             status: 200,
-            body: big_orders(5)
-                .iter()
-                .map(|_| b' ')
-                .chain(br#"{"tickets":[]}"#.iter().copied())
-                .chain(std::iter::repeat_n(b' ', 1024))
-                .collect(),
+            body: padded_tickets,
         },
     );
     mocks.push_fault(

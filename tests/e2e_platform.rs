@@ -83,7 +83,7 @@ fn production_patches(tokens: u32, access_log: &Path) -> Vec<(String, String)> {
     route = must_replace(&route, "fill_interval: 1s", "fill_interval: 3600s");
 
     let hcm_filters = "          http_filters:\n";
-    let enrich_route = "              - match: { prefix: \"/api/v1/agent-assist/enrich\" }\n";
+    let enrich_route = "              - match: { path: \"/api/v1/agent-assist/enrich\" }\n";
     vec![
         (
             hcm_filters.to_owned(),

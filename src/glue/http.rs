@@ -36,10 +36,7 @@ impl Context for Http {
         body_size: usize,
         _trailers: usize,
     ) {
-        let reply = self.vm.read_reply(body_size);
-        self.vm.drive(self.id, |engine, now| {
-            ((), engine.on_call_reply(token, &reply, now, &HostStore))
-        });
+        self.vm.call_replied(self.id, token, body_size);
     }
 
     fn on_done(&mut self) -> bool {

@@ -34,10 +34,7 @@ impl Context for Root {
         body_size: usize,
         _trailers: usize,
     ) {
-        let reply = self.vm.read_reply(body_size);
-        self.vm.drive(self.vm.root_id, |engine, now| {
-            ((), engine.on_call_reply(token, &reply, now, &HostStore))
-        });
+        self.vm.call_replied(self.vm.root_id, token, body_size);
     }
 }
 

@@ -156,6 +156,14 @@ impl Vm {
         }
     }
 
+    /// A callout answered; the SDK delivers it to whichever context dispatched it.
+    pub fn call_replied(&self, current: u32, token: u32, body_size: usize) {
+        let reply = self.read_reply(body_size);
+        self.drive(current, |engine, now| {
+            ((), engine.on_call_reply(token, &reply, now, &HostStore))
+        });
+    }
+
     /// Reads a callout's reply; the body only when it is within the engine's limit.
     pub fn read_reply(&self, body_size: usize) -> CallReply {
         let limit = self

@@ -118,6 +118,18 @@ async fn serve_connection(
     drop(closed);
 }
 
+/// tokio's timer rounds a sleep up past the next millisecond tick (20 ms became ~21.4 ms), and the
+/// benchmark compares latency with the configured delay; a thread sleep on the blocking pool is
+/// accurate to well under a millisecond.
+async fn precise_sleep(d: Duration) {
+    if tokio::task::spawn_blocking(move || std::thread::sleep(d))
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(d).await;
+    }
+}
+
 async fn respond(
     state: &State,
     service: Service,
@@ -153,7 +165,7 @@ async fn respond(
 
     let delay_ms = service_state.delay_ms.load(Ordering::Relaxed);
     if delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        precise_sleep(Duration::from_millis(delay_ms)).await;
     }
 
     let Ok(body) = body else {
