@@ -78,6 +78,8 @@ pub enum Observation {
     Request {
         outcome: &'static str,
         duration_ms: u64,
+        /// 429 retries the request made; for logs and tests, no metric of its own (see `Retry`).
+        retries: u32,
     },
     Upstream {
         service: Service,
@@ -172,6 +174,7 @@ impl Observation {
             Observation::Request {
                 outcome,
                 duration_ms,
+                ..
             } => {
                 let mut out = vec![(REQ_LATENCY, duration_ms)];
                 if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
@@ -222,6 +225,7 @@ mod tests {
         let r = Observation::Request {
             outcome: "degraded",
             duration_ms: 12,
+            retries: 0,
         }
         .records();
         assert_eq!(

@@ -35,17 +35,7 @@ fn elena_expected() -> serde_json::Value {
 fn happy_path_body_and_what_the_upstreams_received() {
     let (mocks, envoy) = stack(r#"{"deadlineMs": 4500}"#);
     let agent = agent();
-    let r = send(
-        &agent,
-        "POST",
-        &envoy.url(ENRICH_PATH),
-        &[
-            ("authorization", "Bearer demo-webhook-token"),
-            ("content-type", "application/json"),
-            ("x-request-id", "cognigy-test-42"),
-        ],
-        Some(ELENA.as_bytes()),
-    );
+    let r = enrich_with_id(&agent, &envoy, ELENA, "cognigy-test-42");
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("x-request-id"), Some("cognigy-test-42"));

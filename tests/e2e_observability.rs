@@ -87,17 +87,7 @@ fn metrics_are_visible_in_stats_and_prometheus() {
 fn request_id_is_echoed_and_server_timing_is_opt_in() {
     let (mocks, envoy) = stack(r#"{"deadlineMs": 4500, "serverTiming": true}"#);
     let agent = agent();
-    let r = send(
-        &agent,
-        "POST",
-        &envoy.url(ENRICH_PATH),
-        &[
-            ("authorization", "Bearer demo-webhook-token"),
-            ("content-type", "application/json"),
-            ("x-request-id", "flow-abc-1"),
-        ],
-        Some(ELENA.as_bytes()),
-    );
+    let r = enrich_with_id(&agent, &envoy, ELENA, "flow-abc-1");
     assert_eq!(r.header("x-request-id"), Some("flow-abc-1"));
     let timing = r.header("server-timing").unwrap_or_default().to_owned();
     for part in ["profile;dur=", "orders;dur=", "tickets;dur="] {
@@ -123,17 +113,7 @@ fn request_id_is_echoed_and_server_timing_is_opt_in() {
 fn one_info_log_line_per_request_without_customer_data() {
     let (_mocks, envoy) = stack(r#"{"deadlineMs": 4500}"#);
     let agent = agent();
-    let r = send(
-        &agent,
-        "POST",
-        &envoy.url(ENRICH_PATH),
-        &[
-            ("authorization", "Bearer demo-webhook-token"),
-            ("content-type", "application/json"),
-            ("x-request-id", "log-check-7"),
-        ],
-        Some(ELENA.as_bytes()),
-    );
+    let r = enrich_with_id(&agent, &envoy, ELENA, "log-check-7");
     assert_eq!(r.status, 200);
     let log = envoy.log_when(20, |l| l.contains("[log-check-7] enrich"));
     let lines: Vec<&str> = log

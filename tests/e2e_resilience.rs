@@ -27,21 +27,6 @@ fn timed(agent: &ureq::Agent, envoy: &Envoy, body: &str) -> (Resp, Duration) {
     (r, start.elapsed())
 }
 
-/// POSTs an enrich payload for `customer` with the demo token and the given `x-request-id`.
-fn enrich_with_id(agent: &ureq::Agent, envoy: &Envoy, customer: &str, id: &str) -> Resp {
-    send(
-        agent,
-        "POST",
-        &envoy.url(ENRICH_PATH),
-        &[
-            ("authorization", &format!("Bearer {WEBHOOK_TOKEN}")),
-            ("content-type", "application/json"),
-            ("x-request-id", id),
-        ],
-        Some(payload(customer).as_bytes()),
-    )
-}
-
 /// Polls `cond` every 10 ms until it holds or `timeout` runs out; whether it held.
 fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + timeout;
@@ -76,19 +61,6 @@ fn too_many_requests(retry_after: Option<&str>) -> Fault {
         Some(v) => status_fault(429, &[("retry-after", v)]),
         None => status_fault(429, &[]),
     }
-}
-
-/// Mocks with `cfg` and an Envoy with `plugin_config` in front of them.
-fn stack_with(cfg: MockConfig, plugin_config: &str) -> (Mocks, Envoy) {
-    let mocks = Mocks::start(cfg).expect("mock upstreams start");
-    let envoy = Envoy::start(
-        &mocks,
-        EnvoyOptions {
-            plugin_config: plugin_config.to_owned(),
-            ..EnvoyOptions::default()
-        },
-    );
-    (mocks, envoy)
 }
 
 /// One request that must succeed, so the token is in place before a timed part of a test.
@@ -260,7 +232,7 @@ fn short_lived_token_is_renewed_ahead_of_expiry_without_stalling_requests() {
                     while Instant::now() < until {
                         let id = format!("renew-{customer}-{i}");
                         let start = Instant::now();
-                        let r = enrich_with_id(&agent, envoy, customer, &id);
+                        let r = enrich_with_id(&agent, envoy, &payload(customer), &id);
                         mine.push((id, start, start.elapsed(), r.status));
                         i += 1;
                         thread::sleep(Duration::from_millis(20));

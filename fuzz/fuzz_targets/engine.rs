@@ -313,7 +313,6 @@ impl World {
         let effects = self.workers[w].engine.on_tick(self.now, &self.store);
         self.run(w, effects, b);
         let _ = self.workers[w].engine.next_wake(self.now);
-        let _ = self.workers[w].engine.take_finished();
         let _ = self.workers[w].engine.take_observations();
     }
 

@@ -76,22 +76,13 @@ pub enum Effect {
         on_behalf: Option<u32>,
         call: Call,
     },
-    /// Answer request `ctx` locally. `outcome` is the same label as in [`Finished`], for the host
-    /// to publish to its access log.
+    /// Answer request `ctx` locally. `outcome` is the label of [`Observation::Request`], for the
+    /// host to publish to its access log.
     Respond {
         ctx: u32,
         reply: Reply,
         outcome: &'static str,
     },
-}
-
-/// What the engine did with a request, for logs and metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finished {
-    pub outcome: &'static str,
-    pub status: u16,
-    pub duration_ms: u64,
-    pub retries: u32,
 }
 
 pub struct Engine {
@@ -101,7 +92,6 @@ pub struct Engine {
     callouts: HashMap<u32, Owner>,
     /// When to next try for a token on behalf of waiting requests.
     token_poll_at: Option<u64>,
-    finished: Vec<Finished>,
     observations: Vec<Observation>,
     /// Calls in progress by (service, upstream path), so identical concurrent calls are made once.
     groups: HashMap<(Service, String), Group>,
@@ -136,7 +126,6 @@ impl Engine {
             requests: HashMap::new(),
             callouts: HashMap::new(),
             token_poll_at: None,
-            finished: Vec::new(),
             observations: Vec::new(),
             groups: HashMap::new(),
         }
@@ -157,11 +146,6 @@ impl Engine {
     /// What happened since the last call, for the metrics.
     pub fn take_observations(&mut self) -> Vec<Observation> {
         std::mem::take(&mut self.observations)
-    }
-
-    /// Requests finished since the last call, for the glue's access log and metrics.
-    pub fn take_finished(&mut self) -> Vec<Finished> {
-        std::mem::take(&mut self.finished)
     }
 
     /// Whether `path` (query and fragment ignored) is the route this filter answers.
@@ -385,21 +369,17 @@ impl Engine {
                 reply.headers.push(("server-timing", timing));
             }
         }
-        let finished = Finished {
-            outcome,
-            status: reply.status,
-            duration_ms: now.saturating_sub(request.started_ms),
-            retries: request.retries,
-        };
+        let duration_ms = now.saturating_sub(request.started_ms);
+        let retries = request.retries;
         info!(
-            "[{}] enrich {} status={} duration_ms={} retries={}",
-            request.id, finished.outcome, finished.status, finished.duration_ms, finished.retries
+            "[{}] enrich {outcome} status={} duration_ms={duration_ms} retries={retries}",
+            request.id, reply.status
         );
         self.observations.push(Observation::Request {
-            outcome: finished.outcome,
-            duration_ms: finished.duration_ms,
+            outcome,
+            duration_ms,
+            retries,
         });
-        self.finished.push(finished);
         Effect::Respond {
             ctx: request.ctx,
             reply,

@@ -101,9 +101,6 @@ impl Engine {
             self.callouts.remove(&token);
         }
         let group = slot.group.take();
-        slot.state = SlotState::Done(result.clone());
-        slot.done_ms = Some(now);
-        slot.stale = stale;
         let mut effects = Vec::new();
         if let Some(g) = group.and_then(|path| self.groups.remove(&(service, path))) {
             for follower in g.followers {
@@ -117,6 +114,12 @@ impl Engine {
                 }
                 effects.extend(self.settle(follower, now));
             }
+        }
+        if let Some(request) = self.requests.get_mut(&ctx) {
+            let slot = request.slots.get_mut(service);
+            slot.state = SlotState::Done(result);
+            slot.done_ms = Some(now);
+            slot.stale = stale;
         }
         effects.extend(self.settle(ctx, now));
         effects

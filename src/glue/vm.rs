@@ -51,12 +51,12 @@ impl Vm {
         };
         self.execute(effects, now);
         host::focus(current);
-        let drained = self
+        let observations = self
             .engine
             .borrow_mut()
             .as_mut()
-            .map(|e| (e.take_observations(), e.take_finished()));
-        if let Some((observations, _finished)) = drained {
+            .map(Engine::take_observations);
+        if let Some(observations) = observations {
             self.metrics.borrow().record(observations);
         }
         self.reschedule(now);

@@ -110,6 +110,21 @@ pub fn enrich(agent: &ureq::Agent, envoy: &Envoy, body: &str) -> Resp {
     )
 }
 
+/// POSTs an enrich payload with the demo webhook token and the given `x-request-id`.
+pub fn enrich_with_id(agent: &ureq::Agent, envoy: &Envoy, body: &str, id: &str) -> Resp {
+    send(
+        agent,
+        "POST",
+        &envoy.url(ENRICH_PATH),
+        &[
+            ("authorization", &format!("Bearer {WEBHOOK_TOKEN}")),
+            ("content-type", "application/json"),
+            ("x-request-id", id),
+        ],
+        Some(body.as_bytes()),
+    )
+}
+
 pub fn payload(customer: &str) -> String {
     serde_json::json!({"sessionId": "sess-1", "customerNumber": customer, "intent": "order_status"})
         .to_string()
@@ -117,7 +132,12 @@ pub fn payload(customer: &str) -> String {
 
 /// Mocks and an Envoy in front of them with the given plugin configuration.
 pub fn stack(plugin_config: &str) -> (Mocks, Envoy) {
-    let mocks = Mocks::start(MockConfig::default()).expect("mock upstreams start");
+    stack_with(MockConfig::default(), plugin_config)
+}
+
+/// Mocks with `cfg` and an Envoy with `plugin_config` in front of them.
+pub fn stack_with(cfg: MockConfig, plugin_config: &str) -> (Mocks, Envoy) {
+    let mocks = Mocks::start(cfg).expect("mock upstreams start");
     let envoy = Envoy::start(
         &mocks,
         EnvoyOptions {
