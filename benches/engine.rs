@@ -132,6 +132,8 @@ impl Host {
             api_key: None,
             request_id: Some("0f8fad5b-d9cb-469f-a165-70867728950e"),
             end_of_stream: false,
+            repeated_credentials: false,
+            jwt_verified: false,
         };
         let (_, effects) = self
             .engine

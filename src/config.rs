@@ -8,7 +8,7 @@ use std::fmt;
 use regex_lite::Regex;
 use serde::Deserialize;
 
-use crate::auth::WebhookAuth;
+use crate::auth::{parse_basic_list, BasicListError, Scheme, WebhookAuth, DEFAULT_SCHEMES};
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
 use crate::secret::Secret;
@@ -18,6 +18,16 @@ use crate::template::PromptTemplate;
 pub const ENV_CLIENT_ID: &str = "ENRICH_CLIENT_ID";
 pub const ENV_CLIENT_SECRET: &str = "ENRICH_CLIENT_SECRET";
 pub const ENV_WEBHOOK_TOKENS: &str = "ENRICH_WEBHOOK_TOKENS";
+/// `user:password` pairs for the `basic` scheme, comma-separated.
+pub const ENV_BASIC_CREDENTIALS: &str = "ENRICH_BASIC_CREDENTIALS";
+
+/// The token endpoint path when none is configured: where the seed (and most servers laid out
+/// like it) answer the client-credentials grant.
+pub const DEFAULT_TOKEN_PATH: &str = "/oauth2/token";
+/// A token reply without `expires_in` is taken to live this long unless configured.
+pub const DEFAULT_TOKEN_LIFETIME_MS: u64 = 300_000;
+/// The dynamic-metadata key under which `jwt_authn` puts a verified payload by default.
+pub const DEFAULT_JWT_PAYLOAD_KEY: &str = "jwt_payload";
 
 /// Customer numbers allowed by default: letters, digits, `-`, `_`. The 1-20 length rule is
 /// checked separately, so a custom pattern cannot widen it.
@@ -46,6 +56,11 @@ pub struct AuthConfig {
     /// `false` turns caller authentication off; it must be said explicitly, since an empty token
     /// list is otherwise refused.
     pub enabled: bool,
+    /// The accepted schemes; only their secrets are required.
+    pub schemes: Vec<Scheme>,
+    /// The `payload_in_metadata` name of the `jwt_authn` provider (namespace
+    /// `envoy.filters.http.jwt_authn`) whose verified payload admits a `jwt` caller.
+    pub jwt_payload_key: String,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -77,6 +92,21 @@ pub struct TokenConfig {
     pub refresh_margin_ms: u64,
     pub failure_backoff_ms: u64,
     pub failure_backoff_max_ms: u64,
+    /// Lifetime of a token whose reply has no `expires_in` (it is only RECOMMENDED, RFC 6749 5.1).
+    pub default_lifetime_ms: u64,
+    /// How the client authenticates to the token endpoint (RFC 6749 2.3.1).
+    pub client_auth: ClientAuth,
+}
+
+/// Where the client id and secret go in the token request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body (as the seed does).
+    #[default]
+    Body,
+    /// `Authorization: Basic base64(form(id) ":" form(secret))`, nothing in the body.
+    Basic,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -165,7 +195,11 @@ impl Default for PluginConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { enabled: true }
+        AuthConfig {
+            enabled: true,
+            schemes: DEFAULT_SCHEMES.to_vec(),
+            jwt_payload_key: DEFAULT_JWT_PAYLOAD_KEY.into(),
+        }
     }
 }
 
@@ -196,12 +230,14 @@ impl Default for TokenConfig {
         TokenConfig {
             cluster: "token_service".into(),
             authority: "token-service".into(),
-            path: "/oauth/token".into(),
+            path: DEFAULT_TOKEN_PATH.into(),
             scope: "customer:read orders:read crm:read".into(),
             timeout_ms: 2000,
             refresh_margin_ms: 60_000,
             failure_backoff_ms: 1000,
             failure_backoff_max_ms: 10_000,
+            default_lifetime_ms: DEFAULT_TOKEN_LIFETIME_MS,
+            client_auth: ClientAuth::Body,
         }
     }
 }
@@ -344,6 +380,8 @@ pub struct TokenSettings {
     pub failure_backoff_max_ms: u64,
     pub client_id: String,
     pub client_secret: Secret,
+    pub default_lifetime_ms: u64,
+    pub client_auth: ClientAuth,
 }
 
 /// One settings entry per service, addressed by [`Service`] without indexing.
@@ -369,6 +407,8 @@ impl ServiceSet {
 pub struct Settings {
     pub enrich_path: String,
     pub auth: WebhookAuth,
+    /// The `jwt_authn` metadata key read for the `jwt` scheme.
+    pub jwt_payload_key: String,
     pub customer_pattern: Regex,
     pub deadline_ms: u64,
     pub limits: LimitsConfig,
@@ -485,9 +525,13 @@ fn service_settings(
     })
 }
 
+/// The only fields of this configuration that are lists.
+const LIST_FIELDS: [&str; 1] = ["auth.schemes"];
+
 /// Where the first JSON array in `value` is, as a dotted field path.
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
+        serde_json::Value::Array(_) if LIST_FIELDS.contains(&path) => None,
         serde_json::Value::Array(_) => Some(if path.is_empty() {
             "(root)".to_owned()
         } else {
@@ -505,6 +549,63 @@ fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     }
 }
 
+/// Caller auth from `auth` and the environment: only the secrets of the listed schemes are
+/// required (webhook tokens for `bearer` / `apiKey`, `ENRICH_BASIC_CREDENTIALS` for `basic`).
+fn caller_auth(
+    cfg: &AuthConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<WebhookAuth, ConfigError> {
+    if !cfg.enabled {
+        return Ok(WebhookAuth::disabled());
+    }
+    if cfg.schemes.is_empty() {
+        return Err(refuse(
+            "auth.schemes",
+            "must list at least one scheme; disable caller auth explicitly with auth.enabled=false",
+        ));
+    }
+    let key = &cfg.jwt_payload_key;
+    if key.is_empty() || key.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(refuse(
+            "auth.jwtPayloadKey",
+            "must be a non-empty name without spaces",
+        ));
+    }
+    let mut schemes = Vec::new();
+    for s in &cfg.schemes {
+        if !schemes.contains(s) {
+            schemes.push(*s);
+        }
+    }
+    let tokens = env(ENV_WEBHOOK_TOKENS).unwrap_or_default();
+    let auth = WebhookAuth::new(schemes.clone(), &tokens, Vec::new());
+    let wants_tokens = schemes.contains(&Scheme::Bearer) || schemes.contains(&Scheme::ApiKey);
+    if wants_tokens && auth.token_count() == 0 {
+        return Err(refuse(
+            ENV_WEBHOOK_TOKENS,
+            "no webhook token set; set it, or disable caller auth explicitly with auth.enabled=false",
+        ));
+    }
+    let basic = if schemes.contains(&Scheme::Basic) {
+        parse_basic_list(&env(ENV_BASIC_CREDENTIALS).unwrap_or_default()).map_err(|e| {
+            refuse(
+                ENV_BASIC_CREDENTIALS,
+                match e {
+                    BasicListError::Empty => {
+                        "not set, but auth.schemes lists basic (add it to host_env_keys)".to_owned()
+                    }
+                    BasicListError::Entry(n) => format!(
+                        "entry {n} is not user:password (comma-separated, neither part empty)"
+                    ),
+                },
+            )
+        })?
+    } else {
+        Vec::new()
+    };
+    Ok(WebhookAuth::new(schemes, &tokens, basic))
+}
+
 impl Settings {
     /// Parses and validates the plugin configuration. `env` reads the Envoy process environment;
     /// it is a parameter so the validation is testable without one.
@@ -518,7 +619,8 @@ impl Settings {
             bytes
         };
         // serde reads a JSON array into a struct by position ({"limits": [4096, 8]}); no field
-        // of this configuration is a list, so any array is refused before that can happen.
+        // of this configuration but `auth.schemes` is a list, so any other array is refused
+        // before that can happen.
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
             if let Some(field) = first_array(&value, "") {
                 return Err(refuse(field, "invalid type: sequence, expected a map"));
@@ -611,6 +713,12 @@ impl Settings {
             3_600_000,
         )?;
         in_range(
+            "token.defaultLifetimeMs",
+            t.default_lifetime_ms,
+            1000,
+            crate::token_reply::MAX_LIFETIME_MS,
+        )?;
+        in_range(
             "prompt.maxValueChars",
             cfg.prompt.max_value_chars as u64,
             8,
@@ -649,18 +757,7 @@ impl Settings {
                 "environment variable is not set (add it to host_env_keys)",
             ));
         }
-        let auth = if cfg.auth.enabled {
-            let auth = WebhookAuth::from_list(&env(ENV_WEBHOOK_TOKENS).unwrap_or_default(), true);
-            if auth.token_count() == 0 {
-                return Err(refuse(
-                    ENV_WEBHOOK_TOKENS,
-                    "no webhook token set; set it, or disable caller auth explicitly with auth.enabled=false",
-                ));
-            }
-            auth
-        } else {
-            WebhookAuth::disabled()
-        };
+        let auth = caller_auth(&cfg.auth, env)?;
 
         let deadline = cfg.deadline_ms;
         let s = cfg.services;
@@ -682,6 +779,7 @@ impl Settings {
         Ok(Settings {
             enrich_path: cfg.enrich_path,
             auth,
+            jwt_payload_key: cfg.auth.jwt_payload_key,
             customer_pattern,
             deadline_ms: deadline,
             limits: l,
@@ -701,6 +799,8 @@ impl Settings {
                 failure_backoff_max_ms: t.failure_backoff_max_ms,
                 client_id,
                 client_secret,
+                default_lifetime_ms: t.default_lifetime_ms,
+                client_auth: t.client_auth,
             },
             services,
             prompt,
@@ -909,5 +1009,92 @@ mod tests {
         let dump = format!("{s:?}");
         assert!(!dump.contains("s3cret-value"));
         assert!(dump.contains("redacted"));
+    }
+
+    #[test]
+    fn token_endpoint_defaults_follow_the_seed() {
+        let s = Settings::from_json(b"{}", &env_all).unwrap();
+        assert_eq!(s.token.path, "/oauth2/token");
+        assert_eq!(s.token.default_lifetime_ms, 300_000);
+        assert_eq!(s.token.client_auth, ClientAuth::Body);
+        let s = Settings::from_json(
+            br#"{"token": {"clientAuth": "basic", "defaultLifetimeMs": 60000}}"#,
+            &env_all,
+        )
+        .unwrap();
+        assert_eq!(s.token.client_auth, ClientAuth::Basic);
+        assert_eq!(s.token.default_lifetime_ms, 60_000);
+        assert_eq!(
+            err(r#"{"token": {"clientAuth": "header"}}"#).field,
+            "token.clientAuth"
+        );
+        assert_eq!(
+            err(r#"{"token": {"defaultLifetimeMs": 999}}"#).field,
+            "token.defaultLifetimeMs"
+        );
+        assert_eq!(
+            err(r#"{"token": {"defaultLifetimeMs": 86400001}}"#).field,
+            "token.defaultLifetimeMs"
+        );
+    }
+
+    #[test]
+    fn auth_schemes_require_only_their_own_secrets() {
+        let s = Settings::from_json(b"{}", &env_all).unwrap();
+        assert_eq!(s.auth.schemes(), &[Scheme::Bearer, Scheme::ApiKey]);
+        assert_eq!(s.jwt_payload_key, "jwt_payload");
+        let ids = |k: &str| match k {
+            ENV_CLIENT_ID | ENV_CLIENT_SECRET => env_all(k),
+            _ => None,
+        };
+        // jwt alone needs no webhook token
+        let s = Settings::from_json(br#"{"auth": {"schemes": ["jwt"]}}"#, &ids).unwrap();
+        assert!(s.auth.accepts(Scheme::Jwt) && !s.auth.accepts(Scheme::Bearer));
+        // bearer or apiKey without tokens is refused
+        for schemes in [r#"["bearer"]"#, r#"["apiKey", "jwt"]"#] {
+            let json = format!(r#"{{"auth": {{"schemes": {schemes}}}}}"#);
+            let e = Settings::from_json(json.as_bytes(), &ids).unwrap_err();
+            assert_eq!(e.field, ENV_WEBHOOK_TOKENS, "{schemes}");
+        }
+        // basic needs its credentials, well formed, and never echoes them
+        let e = Settings::from_json(br#"{"auth": {"schemes": ["basic"]}}"#, &ids).unwrap_err();
+        assert_eq!(e.field, ENV_BASIC_CREDENTIALS);
+        let bad = |k: &str| match k {
+            ENV_BASIC_CREDENTIALS => Some("good:pw,secretvalue-without-colon".into()),
+            _ => ids(k),
+        };
+        let e = Settings::from_json(br#"{"auth": {"schemes": ["basic"]}}"#, &bad).unwrap_err();
+        assert_eq!(e.field, ENV_BASIC_CREDENTIALS);
+        assert!(e.reason.contains("entry 2"), "{e}");
+        assert!(!e.to_string().contains("secretvalue"), "{e}");
+        let good = |k: &str| match k {
+            ENV_BASIC_CREDENTIALS => Some("cognigy:p:w".into()),
+            _ => ids(k),
+        };
+        let s = Settings::from_json(br#"{"auth": {"schemes": ["basic"]}}"#, &good).unwrap();
+        assert!(s.auth.accepts(Scheme::Basic));
+        assert!(!format!("{s:?}").contains("p:w"));
+        // the list itself
+        assert_eq!(err(r#"{"auth": {"schemes": []}}"#).field, "auth.schemes");
+        assert_eq!(
+            err(r#"{"auth": {"schemes": ["digest"]}}"#).field,
+            "auth.schemes[0]"
+        );
+        assert_eq!(
+            err(r#"{"auth": {"schemes": "bearer"}}"#).field,
+            "auth.schemes"
+        );
+        assert_eq!(
+            err(r#"{"auth": {"jwtPayloadKey": "a b"}}"#).field,
+            "auth.jwtPayloadKey"
+        );
+        // every other array is still refused
+        assert_eq!(
+            err(r#"{"auth": {"enabled": [true]}}"#).field,
+            "auth.enabled"
+        );
+        let s =
+            Settings::from_json(br#"{"auth": {"enabled": false, "schemes": []}}"#, &ids).unwrap();
+        assert!(!s.auth.is_enabled());
     }
 }

@@ -106,6 +106,7 @@ impl EnrichError {
                 let msg = match failure {
                     AuthFailure::Missing => "Not authenticated",
                     AuthFailure::Invalid => "Invalid webhook token",
+                    AuthFailure::Repeated => "More than one Authorization or X-API-Key header",
                 };
                 (401, msg.to_owned())
             }

@@ -25,6 +25,7 @@ pub mod service;
 pub mod shared;
 pub mod template;
 pub mod token;
+pub mod token_reply;
 
 #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod glue;

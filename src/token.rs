@@ -5,13 +5,16 @@
 //! fetch runs at a time across the whole Envoy; the lease expires by itself, so a VM that dies
 //! mid-fetch cannot block the others. Everyone else reads the entry.
 
+use base64::Engine as _;
+use log::{info, warn};
 use serde::{Deserialize, Serialize};
 
 use crate::call::{Call, CallReply};
-use crate::config::TokenSettings;
+use crate::config::{ClientAuth, TokenSettings};
 use crate::encode;
 use crate::error::TokenFailure;
 use crate::shared::{ensure_key, unique_id, SharedStore};
+use crate::token_reply::{self, Note, Refusal};
 
 /// A VM renews ahead of expiry only while it has used the token this recently, so an idle Envoy
 /// does not keep fetching tokens nobody needs.
@@ -69,40 +72,44 @@ pub struct TokenCache {
     cached: Option<(u32, Option<Entry>)>,
 }
 
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: Option<String>,
-    expires_in: Option<serde_json::Value>,
-}
-
-fn expires_in_secs(v: &serde_json::Value) -> Option<u64> {
-    let secs = match v {
-        serde_json::Value::Number(n) => n
-            .as_u64()
-            .or_else(|| n.as_f64().filter(|f| *f >= 1.0).map(|f| f as u64)),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }?;
-    (secs > 0).then_some(secs.min(366 * 24 * 3600))
-}
-
-/// The access token and its lifetime in ms, or why the reply is unusable.
-fn classify(reply: &CallReply) -> Result<(String, u64), TokenFailure> {
-    match reply.status {
-        Some(200..=299) => {
-            let parsed: TokenReply =
-                serde_json::from_slice(&reply.body).map_err(|_| TokenFailure::Unavailable)?;
-            let token = parsed
-                .access_token
-                .filter(|t| !t.is_empty() && !t.chars().any(char::is_control));
-            let life = parsed.expires_in.as_ref().and_then(expires_in_secs);
-            match (token, life) {
-                (Some(t), Some(secs)) => Ok((t, secs * 1000)),
-                _ => Err(TokenFailure::Unavailable),
+/// The access token and its lifetime in ms, or why the reply is unusable. Logs what a person
+/// fixing the token server needs (never the token): one line per fetch, which happens once per
+/// token lifetime for the whole Envoy.
+fn classify(reply: &CallReply, s: &TokenSettings) -> Result<(String, u64), TokenFailure> {
+    match token_reply::parse(reply, s.default_lifetime_ms) {
+        Ok(issued) => {
+            for note in &issued.notes {
+                match note {
+                    Note::NoTokenType => warn!(
+                        "OAuth token reply has no token_type; using it as a Bearer token"
+                    ),
+                    Note::NoExpiresIn => info!(
+                        "OAuth token reply has no expires_in; assuming token.defaultLifetimeMs ({} ms)",
+                        s.default_lifetime_ms
+                    ),
+                    Note::Clamped => {
+                        info!("OAuth token reply's expires_in is over 24 h; renewing within 24 h")
+                    }
+                }
             }
+            Ok((issued.access_token, issued.lifetime_ms))
         }
-        Some(400 | 401 | 403) => Err(TokenFailure::Rejected),
-        _ => Err(TokenFailure::Unavailable),
+        Err(refusal) => {
+            match &refusal {
+                Refusal::UnsupportedType(t) => warn!(
+                    "OAuth token refused: token_type {t:?} is not Bearer (only Bearer tokens can be sent to the services)"
+                ),
+                Refusal::BadExpiresIn => warn!(
+                    "OAuth token refused: expires_in is not a positive whole number of seconds"
+                ),
+                Refusal::NoAccessToken => {
+                    warn!("OAuth token refused: the reply has no usable access_token")
+                }
+                Refusal::NotJson => warn!("OAuth token refused: the reply is not a JSON object"),
+                Refusal::Rejected(_) | Refusal::Status(_) => {}
+            }
+            Err(refusal.kind())
+        }
     }
 }
 
@@ -245,26 +252,43 @@ impl TokenCache {
         }
     }
 
-    /// The client-credentials request.
+    /// The client-credentials request. With `clientAuth: basic` the id and secret go, each
+    /// form-encoded first (RFC 6749 2.3.1), into `Authorization: Basic` and not into the body.
     pub fn fetch_call(s: &TokenSettings) -> Call {
-        let body = format!(
-            "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
-            encode::form_value(&s.client_id),
-            encode::form_value(s.client_secret.expose()),
-            encode::form_value(&s.scope)
-        );
+        let mut headers = vec![
+            (":method", "POST".to_owned()),
+            (":path", s.path.clone()),
+            (":authority", s.authority.clone()),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            ("accept", "application/json".to_owned()),
+        ];
+        let body = match s.client_auth {
+            ClientAuth::Body => format!(
+                "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
+                encode::form_value(&s.client_id),
+                encode::form_value(s.client_secret.expose()),
+                encode::form_value(&s.scope)
+            ),
+            ClientAuth::Basic => {
+                let pair = format!(
+                    "{}:{}",
+                    encode::form_value(&s.client_id),
+                    encode::form_value(s.client_secret.expose())
+                );
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                headers.push(("authorization", format!("Basic {encoded}")));
+                format!(
+                    "grant_type=client_credentials&scope={}",
+                    encode::form_value(&s.scope)
+                )
+            }
+        };
         Call {
             cluster: s.cluster.clone(),
-            headers: vec![
-                (":method", "POST".to_owned()),
-                (":path", s.path.clone()),
-                (":authority", s.authority.clone()),
-                (
-                    "content-type",
-                    "application/x-www-form-urlencoded".to_owned(),
-                ),
-                ("accept", "application/json".to_owned()),
-            ],
+            headers,
             body: Some(body.into_bytes()),
             timeout_ms: s.timeout_ms,
         }
@@ -279,7 +303,7 @@ impl TokenCache {
         store: &dyn SharedStore,
         s: &TokenSettings,
     ) -> Result<(), TokenFailure> {
-        let outcome = classify(reply);
+        let outcome = classify(reply, s);
         let current = self.read(store).0;
         let entry = match (&outcome, current) {
             (Ok((token, life)), _) => {
@@ -390,7 +414,8 @@ mod tests {
         let call = TokenCache::fetch_call(&ts());
         assert_eq!(call.cluster, "token_service");
         assert_eq!(call.header(":method"), Some("POST"));
-        assert_eq!(call.header(":path"), Some("/oauth/token"));
+        assert_eq!(call.header(":path"), Some("/oauth2/token"));
+        assert_eq!(call.header("authorization"), None);
         assert_eq!(
             call.header("content-type"),
             Some("application/x-www-form-urlencoded")
@@ -400,6 +425,84 @@ mod tests {
             body,
             "grant_type=client_credentials&client_id=cognigy-proxy-client&client_secret=proxy-secret-key&scope=customer%3Aread%20orders%3Aread%20crm%3Aread"
         );
+    }
+
+    #[test]
+    fn basic_client_auth_moves_the_credentials_to_the_header() {
+        let mut s = ts();
+        s.client_auth = ClientAuth::Basic;
+        s.client_id = "id with:+%/é".to_owned();
+        s.client_secret = crate::secret::Secret::new("s e:c+r%e/t€");
+        let call = TokenCache::fetch_call(&s);
+        let header = call.header("authorization").unwrap();
+        let encoded = header.strip_prefix("Basic ").unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(decoded).unwrap(),
+            "id%20with%3A%2B%25%2F%C3%A9:s%20e%3Ac%2Br%25e%2Ft%E2%82%AC"
+        );
+        let body = String::from_utf8(call.body.unwrap()).unwrap();
+        assert_eq!(
+            body,
+            "grant_type=client_credentials&scope=customer%3Aread%20orders%3Aread%20crm%3Aread"
+        );
+        assert!(
+            !body.contains("client_id") && !body.contains("client_secret"),
+            "no credentials in the body"
+        );
+    }
+
+    #[test]
+    fn reply_without_expires_in_lives_the_default_and_is_fetched_once() {
+        let store = MemoryStore::default();
+        let s = ts();
+        assert_eq!(s.default_lifetime_ms, 300_000);
+        let mut a = TokenCache::new(&store, "t");
+        let mut b = TokenCache::new(&store, "t");
+        assert!(a.should_fetch(0, &store, true, &s));
+        let r = CallReply {
+            status: Some(200),
+            body: br#"{"access_token":"D","token_type":"bearer"}"#.to_vec(),
+            ..CallReply::default()
+        };
+        assert_eq!(a.on_reply(0, &r, &store, &s), Ok(()));
+        // both VMs use it; nobody fetches again before the refresh (300 s - 60 s margin)
+        assert_eq!(a.view(1, &store), TokenView::Ready("D".into()));
+        assert_eq!(b.view(1, &store), TokenView::Ready("D".into()));
+        assert!(!a.should_fetch(239_999, &store, true, &s));
+        assert!(!b.should_fetch(239_999, &store, true, &s));
+        assert_eq!(a.next_wake(2), Some(240_000), "refreshed ahead");
+        assert!(a.should_fetch(240_000, &store, false, &s));
+        assert!(!b.should_fetch(240_000, &store, false, &s), "one fetch");
+        // still valid until 300 s less the skew
+        assert_eq!(b.view(294_999, &store), TokenView::Ready("D".into()));
+    }
+
+    #[test]
+    fn refused_reply_backs_off_instead_of_looping() {
+        let store = MemoryStore::default();
+        let s = ts();
+        let mut a = TokenCache::new(&store, "t");
+        let bad = CallReply {
+            status: Some(200),
+            body: br#"{"access_token":"x","token_type":"Bearer","expires_in":0}"#.to_vec(),
+            ..CallReply::default()
+        };
+        assert!(a.should_fetch(0, &store, true, &s));
+        assert_eq!(
+            a.on_reply(1, &bad, &store, &s),
+            Err(TokenFailure::Unavailable)
+        );
+        for t in [2, 100, 500, 1000] {
+            assert!(!a.should_fetch(t, &store, true, &s), "backoff at {t}");
+            assert_eq!(
+                a.view(t, &store),
+                TokenView::Failed(TokenFailure::Unavailable)
+            );
+        }
+        assert!(a.should_fetch(1001, &store, true, &s), "after 1 s");
     }
 
     #[test]
@@ -520,7 +623,15 @@ mod tests {
             (
                 CallReply {
                     status: Some(200),
-                    body: br#"{"access_token":"x"}"#.to_vec(),
+                    body: br#"{"access_token":"x","token_type":"mac","expires_in":60}"#.to_vec(),
+                    ..CallReply::default()
+                },
+                TokenFailure::Unavailable,
+            ),
+            (
+                CallReply {
+                    status: Some(200),
+                    body: br#"{"access_token":"x","expires_in":"1.5"}"#.to_vec(),
                     ..CallReply::default()
                 },
                 TokenFailure::Unavailable,

@@ -197,6 +197,8 @@ impl World {
             api_key,
             request_id,
             end_of_stream: b.u8() % 8 == 0,
+            repeated_credentials: false,
+            jwt_verified: false,
         };
         let worker = &mut self.workers[w];
         let (action, effects) = worker

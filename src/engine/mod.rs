@@ -10,7 +10,7 @@ use std::rc::Rc;
 use log::{debug, info, warn};
 
 use crate::aggregate::Gathered;
-use crate::auth::AuthFailure;
+use crate::auth::{AuthFailure, Presented};
 use crate::cache;
 use crate::call::{Call, CallReply};
 use crate::config::{LimitsConfig, Settings};
@@ -50,6 +50,23 @@ pub struct RequestHead<'a> {
     pub api_key: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub end_of_stream: bool,
+    /// More than one `Authorization` or `X-API-Key` header arrived.
+    pub repeated_credentials: bool,
+    /// Envoy's `jwt_authn` put a verified JWT payload into this request's dynamic metadata.
+    pub jwt_verified: bool,
+}
+
+impl<'a> RequestHead<'a> {
+    /// The credentials the caller presented, for [`crate::auth::WebhookAuth::check_presented`]
+    /// (every route that admits callers checks them the same way).
+    pub fn credentials(&self) -> Presented<'a> {
+        Presented {
+            authorization: self.authorization,
+            api_key: self.api_key,
+            repeated: self.repeated_credentials,
+            jwt_verified: self.jwt_verified,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +184,7 @@ impl Engine {
         let mut request = Request::new(ctx, id, now, self.settings.deadline_ms);
         let rejection = if head.method != "POST" {
             Some(EnrichError::MethodNotAllowed)
-        } else if let Err(failure) = self.settings.auth.check(head.authorization, head.api_key) {
+        } else if let Err(failure) = self.settings.auth.check_presented(&head.credentials()) {
             Some(EnrichError::Unauthorized(failure))
         } else if !head.content_type.is_some_and(is_json_media_type) {
             Some(EnrichError::UnsupportedMediaType)
@@ -183,8 +200,14 @@ impl Engine {
             None
         };
         if let Some(error) = rejection {
-            if let EnrichError::Unauthorized(AuthFailure::Invalid) = error {
-                warn!("[{}] rejected: invalid webhook token", request.id);
+            match error {
+                EnrichError::Unauthorized(AuthFailure::Invalid) => {
+                    warn!("[{}] rejected: invalid credentials", request.id);
+                }
+                EnrichError::Unauthorized(AuthFailure::Repeated) => {
+                    warn!("[{}] rejected: repeated credential headers", request.id);
+                }
+                _ => {}
             }
             let effect = self.answer(&request, Err(error), now);
             return (Action::Pause, vec![effect]);
@@ -362,6 +385,13 @@ impl Engine {
             ),
             Err(e) => (e.reply(), e.outcome()),
         };
+        if reply.status == 401 {
+            // The challenge names exactly the schemes this configuration accepts.
+            reply.headers.retain(|(k, _)| *k != "www-authenticate");
+            if let Some(challenge) = self.settings.auth.challenge() {
+                reply.headers.push(("www-authenticate", challenge));
+            }
+        }
         reply.headers.push(("x-request-id", request.id.clone()));
         if self.settings.server_timing {
             let timing = request.server_timing();

@@ -38,6 +38,8 @@ fn head(method: &'static str) -> RequestHead<'static> {
         api_key: None,
         request_id: Some("req-1"),
         end_of_stream: false,
+        repeated_credentials: false,
+        jwt_verified: false,
     }
 }
 

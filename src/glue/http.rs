@@ -5,8 +5,10 @@ use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
 
+use crate::auth::Scheme;
 use crate::engine::{self, RequestHead};
 
+use super::credentials;
 use super::host::{self, HostStore};
 use super::vm::Vm;
 
@@ -53,30 +55,33 @@ impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let get = |name: &str| host::header(MapType::HttpRequestHeaders, name);
         let path = get(":path").unwrap_or_default();
-        let ours = self
-            .vm
-            .engine
-            .borrow()
-            .as_ref()
-            .is_some_and(|e| e.is_enrich_path(&path));
+        let (ours, jwt_key) = self.vm.engine.borrow().as_ref().map_or((false, None), |e| {
+            let s = e.settings();
+            let jwt = s
+                .auth
+                .accepts(Scheme::Jwt)
+                .then(|| s.jwt_payload_key.clone());
+            (e.is_enrich_path(&path), jwt)
+        });
         if !ours {
             return Action::Continue;
         }
         let method = get(":method").unwrap_or_default();
         let content_type = get("content-type");
         let content_length = get("content-length");
-        let authorization = get("authorization");
-        let api_key = get("x-api-key");
+        let creds = credentials::read(jwt_key.as_deref());
         let request_id = get("x-request-id");
         let head = RequestHead {
             method: &method,
             path: &path,
             content_type: content_type.as_deref(),
             content_length: content_length.as_deref(),
-            authorization: authorization.as_deref(),
-            api_key: api_key.as_deref(),
+            authorization: creds.authorization.as_deref(),
+            api_key: creds.api_key.as_deref(),
             request_id: request_id.as_deref(),
             end_of_stream,
+            repeated_credentials: creds.repeated,
+            jwt_verified: creds.jwt_verified,
         };
         let id = self.id;
         self.vm

@@ -1,6 +1,7 @@
 //! The proxy-wasm glue: translates host callbacks into engine events and engine effects into host
 //! calls. No decisions are made here.
 
+mod credentials;
 mod host;
 mod http;
 mod metrics;

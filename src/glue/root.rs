@@ -54,6 +54,15 @@ impl RootContext for Root {
                         "OFF"
                     }
                 );
+                // Where the token comes from, once: a wrong path or cluster otherwise shows only
+                // as 502s. No secret here (the client id is not one, but is left out anyway).
+                info!(
+                    "cognigy-enrich token endpoint: cluster {}, path {}, client auth {:?}; caller auth schemes {:?}",
+                    settings.token.cluster,
+                    settings.token.path,
+                    settings.token.client_auth,
+                    settings.auth.schemes()
+                );
                 *self.vm.engine.borrow_mut() = Some(Engine::new(Rc::new(settings), &HostStore));
                 *self.vm.metrics.borrow_mut() = Metrics::define();
                 true
