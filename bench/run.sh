@@ -103,7 +103,7 @@ start_mocks() { # DELAY_MS
   for _ in $(seq 1 100); do
     if grep -q "listening" "$DIR/mocks.log" 2>/dev/null; then
       # A token of their own for the loads that reach the profile mock without the filter.
-      BEARER="$(curl -fsS "http://127.0.0.1:$TOKEN_PORT/oauth/token" \
+      BEARER="$(curl -fsS "http://127.0.0.1:$TOKEN_PORT/oauth2/token" \
         -d "grant_type=client_credentials&client_id=$ENRICH_CLIENT_ID&client_secret=$ENRICH_CLIENT_SECRET" \
         | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')"
       return 0

@@ -49,7 +49,7 @@ fn happy_path_body_and_what_the_upstreams_received() {
     let token = mocks.requests(Service::Token);
     assert_eq!(token.len(), 1);
     assert_eq!(token[0].method, "POST");
-    assert_eq!(token[0].path_and_query, "/oauth/token");
+    assert_eq!(token[0].path_and_query, "/oauth2/token");
     assert_eq!(
         token[0].header("content-type"),
         Some("application/x-www-form-urlencoded")

@@ -34,7 +34,7 @@ pub use data::{dataset, Customer, Dataset, Order, OrderItem, Profile, Ticket, DE
 pub use faults::{Fault, MALFORMED_BODY};
 pub use mocks::Mocks;
 pub use record::Recorded;
-pub use token::TOKEN_PATH;
+pub use token::{ClientAuth, ExpiresIn, TokenReplyShape, TOKEN_PATH};
 
 /// Client id the demo configuration accepts.
 pub const DEFAULT_CLIENT_ID: &str = "cognigy-proxy-client";
@@ -48,7 +48,7 @@ pub const DEFAULT_PORTS: [u16; 4] = [9001, 9002, 9003, 9004];
 /// One of the mocked services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
-    /// `POST /oauth/token`.
+    /// `POST /oauth2/token`.
     Token,
     /// `GET /api/v1/customers/{id}`.
     Profile,
@@ -107,6 +107,8 @@ pub struct MockConfig {
     pub token_ttl_secs: u64,
     /// Latency added to every answer of the profile, orders and CRM services.
     pub delay_ms: u64,
+    /// How the token service wants the client credentials (the other way is refused).
+    pub client_auth: ClientAuth,
 }
 
 impl Default for MockConfig {
@@ -118,6 +120,7 @@ impl Default for MockConfig {
             client_secret: DEFAULT_CLIENT_SECRET.to_owned(),
             token_ttl_secs: DEFAULT_TOKEN_TTL_SECS,
             delay_ms: 0,
+            client_auth: ClientAuth::Body,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::faults::Fault;
 use crate::record::Recorded;
 use crate::server::{spawn_listener, ListenerGuard};
 use crate::state::State;
+use crate::token::TokenReplyShape;
 use crate::{lock, MockConfig, Service};
 
 /// How long bringing a service back up retries while its port is still
@@ -169,6 +170,12 @@ impl Mocks {
     /// Lifetime, in seconds, of tokens issued from now on.
     pub fn set_token_ttl(&self, secs: u64) {
         self.state.tokens.set_ttl(secs);
+    }
+
+    /// How the token service's successful replies look from now on (`expires_in` as a
+    /// string or left out, another `token_type`, ...).
+    pub fn set_token_reply(&self, shape: TokenReplyShape) {
+        self.state.tokens.set_reply_shape(shape);
     }
 
     /// Latency added before every answer of `s`, faulted or not.

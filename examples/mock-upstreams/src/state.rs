@@ -38,10 +38,11 @@ pub struct State {
 impl State {
     pub fn new(cfg: &MockConfig) -> Self {
         Self {
-            tokens: TokenStore::new(
+            tokens: TokenStore::with_client_auth(
                 cfg.client_id.clone(),
                 cfg.client_secret.clone(),
                 cfg.token_ttl_secs,
+                cfg.client_auth,
             ),
             recording: AtomicBool::new(true),
             services: Service::ALL

@@ -16,8 +16,53 @@ use serde::Serialize;
 use crate::reply::{self, Reply};
 use crate::{lock, urlencoded};
 
-/// The path the token endpoint answers on.
-pub const TOKEN_PATH: &str = "/oauth/token";
+/// The path the token endpoint answers on (the seed's, and the filter's default).
+pub const TOKEN_PATH: &str = "/oauth2/token";
+
+/// How the token endpoint wants the client to authenticate (RFC 6749 2.3.1). Each refuses the
+/// other, so a test proves which one the filter used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body; an `Authorization` header is refused.
+    #[default]
+    Body,
+    /// `Authorization: Basic base64(form(id) ":" form(secret))`; credentials in the body are
+    /// refused.
+    Basic,
+}
+
+/// How `expires_in` appears in a token reply.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum ExpiresIn {
+    /// The token lifetime, as a JSON number (the usual).
+    #[default]
+    Ttl,
+    /// The token lifetime as a JSON string (`"3600"`), as some servers send it.
+    TtlAsString,
+    /// Left out (it is only RECOMMENDED).
+    Omitted,
+    /// Exactly this JSON value, whatever the real lifetime.
+    Raw(serde_json::Value),
+}
+
+/// The shape of the token endpoint's successful reply; issued tokens stay valid for the TTL
+/// whatever the reply says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenReplyShape {
+    /// How `expires_in` is sent.
+    pub expires_in: ExpiresIn,
+    /// `token_type` as sent; `None` leaves it out.
+    pub token_type: Option<String>,
+}
+
+impl Default for TokenReplyShape {
+    fn default() -> Self {
+        Self {
+            expires_in: ExpiresIn::Ttl,
+            token_type: Some("Bearer".to_owned()),
+        }
+    }
+}
 
 /// Once this many tokens are held, expired ones are purged on the next issue,
 /// so a long benchmark run cannot grow the set without bound.
@@ -28,6 +73,8 @@ const PURGE_THRESHOLD: usize = 4096;
 pub struct TokenStore {
     client_id: String,
     client_secret: String,
+    client_auth: ClientAuth,
+    shape: Mutex<TokenReplyShape>,
     ttl_secs: AtomicU64,
     counter: AtomicU64,
     random: RandomState,
@@ -37,16 +84,30 @@ pub struct TokenStore {
 #[derive(Serialize)]
 struct Issued<'a> {
     access_token: &'a str,
-    token_type: &'static str,
-    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<serde_json::Value>,
     scope: &'a str,
 }
 
 impl TokenStore {
     pub fn new(client_id: String, client_secret: String, ttl_secs: u64) -> Self {
+        Self::with_client_auth(client_id, client_secret, ttl_secs, ClientAuth::Body)
+    }
+
+    /// A store whose endpoint wants the client credentials the `client_auth` way.
+    pub fn with_client_auth(
+        client_id: String,
+        client_secret: String,
+        ttl_secs: u64,
+        client_auth: ClientAuth,
+    ) -> Self {
         Self {
             client_id,
             client_secret,
+            client_auth,
+            shape: Mutex::new(TokenReplyShape::default()),
             ttl_secs: AtomicU64::new(ttl_secs),
             counter: AtomicU64::new(0),
             random: RandomState::new(),
@@ -57,6 +118,11 @@ impl TokenStore {
     /// Lifetime of tokens issued from now on.
     pub fn set_ttl(&self, secs: u64) {
         self.ttl_secs.store(secs, Ordering::Relaxed);
+    }
+
+    /// How successful replies look from now on.
+    pub fn set_reply_shape(&self, shape: TokenReplyShape) {
+        *lock(&self.shape) = shape;
     }
 
     /// Forgets every token issued so far, so they all fail authentication.
@@ -99,9 +165,34 @@ impl TokenStore {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
-        if field("client_id") != Some(self.client_id.as_str())
-            || field("client_secret") != Some(self.client_secret.as_str())
-        {
+        let header = headers
+            .get(hyper::header::AUTHORIZATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let in_body = field("client_id").is_some() || field("client_secret").is_some();
+        let authenticated = match self.client_auth {
+            ClientAuth::Body => {
+                if header.is_some() {
+                    // RFC 6749 2.3: one client authentication method per request.
+                    return reply::error(
+                        StatusCode::BAD_REQUEST,
+                        r#"{"error":"invalid_request","error_description":"client authentication must be in the body"}"#,
+                    );
+                }
+                field("client_id") == Some(self.client_id.as_str())
+                    && field("client_secret") == Some(self.client_secret.as_str())
+            }
+            ClientAuth::Basic => {
+                if in_body {
+                    return reply::error(
+                        StatusCode::BAD_REQUEST,
+                        r#"{"error":"invalid_request","error_description":"client credentials must be in the Authorization header"}"#,
+                    );
+                }
+                basic_client(header.as_deref())
+                    == Some((self.client_id.clone(), self.client_secret.clone()))
+            }
+        };
+        if !authenticated {
             return reply::error(StatusCode::UNAUTHORIZED, r#"{"error":"invalid_client"}"#);
         }
         if field("grant_type") != Some("client_credentials") {
@@ -129,10 +220,17 @@ impl TokenStore {
             }
             issued.insert(token.clone(), expiry);
         }
+        let shape = lock(&self.shape).clone();
+        let expires_in = match shape.expires_in {
+            ExpiresIn::Ttl => Some(serde_json::Value::from(ttl)),
+            ExpiresIn::TtlAsString => Some(serde_json::Value::from(ttl.to_string())),
+            ExpiresIn::Omitted => None,
+            ExpiresIn::Raw(v) => Some(v),
+        };
         let body = Issued {
             access_token: &token,
-            token_type: "Bearer",
-            expires_in: ttl,
+            token_type: shape.token_type,
+            expires_in,
             scope,
         };
         match serde_json::to_vec(&body) {
@@ -140,6 +238,25 @@ impl TokenStore {
             Err(_) => reply::internal_error(),
         }
     }
+}
+
+/// The client id and secret of an `Authorization: Basic` header: base64 of the two
+/// form-urlencoded values joined by the first `:` (RFC 6749 2.3.1).
+fn basic_client(header: Option<&str>) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let (scheme, encoded) = header?.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((
+        urlencoded::decode(id, true),
+        urlencoded::decode(secret, true),
+    ))
 }
 
 /// The token from an `Authorization: Bearer <token>` header, if well-formed.
@@ -230,6 +347,108 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert!(!s.is_valid(v["access_token"].as_str().unwrap()));
+    }
+
+    #[test]
+    fn basic_client_auth_refuses_body_credentials_and_the_other_way_round() {
+        use base64::Engine as _;
+        let id = "id with:+%/é";
+        let secret = "s e:c+r%e/t€";
+        let basic = TokenStore::with_client_auth(id.into(), secret.into(), 60, ClientAuth::Basic);
+        let body = TokenStore::new(id.into(), secret.into(), 60);
+        let enc = |s: &str| {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect::<String>()
+        };
+        let value = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                enc(id),
+                enc(secret)
+            ))
+        );
+        let mut h = form_headers();
+        h.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
+        let grant = b"grant_type=client_credentials&scope=a";
+        assert_eq!(
+            basic.handle(&Method::POST, TOKEN_PATH, &h, grant).status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            body.handle(&Method::POST, TOKEN_PATH, &h, grant).status,
+            StatusCode::BAD_REQUEST
+        );
+        let in_body = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            enc(id),
+            enc(secret)
+        );
+        assert_eq!(
+            body.handle(
+                &Method::POST,
+                TOKEN_PATH,
+                &form_headers(),
+                in_body.as_bytes()
+            )
+            .status,
+            StatusCode::OK
+        );
+        assert_eq!(
+            basic
+                .handle(
+                    &Method::POST,
+                    TOKEN_PATH,
+                    &form_headers(),
+                    in_body.as_bytes()
+                )
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            basic
+                .handle(&Method::POST, TOKEN_PATH, &form_headers(), grant)
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[test]
+    fn reply_shapes() {
+        let s = store();
+        let body = b"grant_type=client_credentials&client_id=id&client_secret=secret";
+        let get = |s: &TokenStore| {
+            let r = s.handle(&Method::POST, TOKEN_PATH, &form_headers(), body);
+            serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()
+        };
+        s.set_reply_shape(TokenReplyShape {
+            expires_in: ExpiresIn::Omitted,
+            token_type: None,
+        });
+        let v = get(&s);
+        assert!(v.get("expires_in").is_none() && v.get("token_type").is_none());
+        assert!(s.is_valid(v["access_token"].as_str().unwrap()));
+        s.set_reply_shape(TokenReplyShape {
+            expires_in: ExpiresIn::TtlAsString,
+            token_type: Some("bearer".into()),
+        });
+        let v = get(&s);
+        assert_eq!(
+            (v["expires_in"].as_str(), v["token_type"].as_str()),
+            (Some("60"), Some("bearer"))
+        );
+        s.set_reply_shape(TokenReplyShape {
+            expires_in: ExpiresIn::Raw(serde_json::json!(1.5)),
+            ..TokenReplyShape::default()
+        });
+        assert_eq!(get(&s)["expires_in"], 1.5);
     }
 
     #[test]

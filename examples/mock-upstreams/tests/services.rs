@@ -310,7 +310,7 @@ fn every_request_is_recorded_in_order_even_when_refused() {
     assert_eq!(mocks.request_count(Service::Token), 2);
     let first = &token_requests[0];
     assert_eq!(first.method, "POST");
-    assert_eq!(first.path_and_query, "/oauth/token");
+    assert_eq!(first.path_and_query, "/oauth2/token");
     assert_eq!(
         first.header("Content-Type"),
         Some("application/x-www-form-urlencoded")

@@ -50,7 +50,7 @@ pub fn url(mocks: &Mocks, s: Service, path: &str) -> String {
 pub fn request_token(mocks: &Mocks, id: &str, secret: &str, grant: &str) -> Answer {
     answer(
         agent()
-            .post(&url(mocks, Service::Token, "/oauth/token"))
+            .post(&url(mocks, Service::Token, "/oauth2/token"))
             .send_form(&[
                 ("grant_type", grant),
                 ("client_id", id),
