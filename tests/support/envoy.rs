@@ -22,7 +22,13 @@ pub struct EnvoyOptions {
     pub log_level: &'static str,
     /// More command-line arguments, e.g. `--component-log-level wasm:trace`.
     pub extra_args: Vec<String>,
+    /// The bootstrap to run, from the repository root. Only the default one
+    /// ([`DEMO_BOOTSTRAP`]) gets `plugin_config` put in; another keeps its own (use `patches`).
+    pub bootstrap: &'static str,
 }
+
+/// The demo bootstrap the tests run unless told otherwise.
+pub const DEMO_BOOTSTRAP: &str = "envoy/envoy.yaml";
 
 impl Default for EnvoyOptions {
     fn default() -> Self {
@@ -40,6 +46,7 @@ impl Default for EnvoyOptions {
             patches: Vec::new(),
             log_level: "info",
             extra_args: Vec::new(),
+            bootstrap: DEMO_BOOTSTRAP,
         }
     }
 }
@@ -75,8 +82,8 @@ pub fn wasm_path() -> PathBuf {
 /// The demo bootstrap with listener and admin on port 0, clusters on the mocks' ports, the wasm
 /// by absolute path and the given plugin configuration.
 pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
-    let mut yaml = std::fs::read_to_string(repo_root().join("envoy/envoy.yaml"))
-        .expect("read envoy/envoy.yaml");
+    let mut yaml = std::fs::read_to_string(repo_root().join(opts.bootstrap))
+        .unwrap_or_else(|e| panic!("read {}: {e}", opts.bootstrap));
     let replace = |yaml: &mut String, from: &str, to: &str| {
         assert!(yaml.contains(from), "bootstrap has no {from:?}");
         *yaml = yaml.replace(from, to);
@@ -100,7 +107,9 @@ pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
         "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm",
         &format!("filename: {}", wasm_path().display()),
     );
-    replace(&mut yaml, DEMO_PLUGIN_CONFIG, &opts.plugin_config);
+    if opts.bootstrap == DEMO_BOOTSTRAP {
+        replace(&mut yaml, DEMO_PLUGIN_CONFIG, &opts.plugin_config);
+    }
     for (from, to) in &opts.patches {
         replace(&mut yaml, from, to);
     }

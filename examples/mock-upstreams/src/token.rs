@@ -92,6 +92,7 @@ struct Issued<'a> {
 }
 
 impl TokenStore {
+    #[cfg(test)]
     pub fn new(client_id: String, client_secret: String, ttl_secs: u64) -> Self {
         Self::with_client_auth(client_id, client_secret, ttl_secs, ClientAuth::Body)
     }
