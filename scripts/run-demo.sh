@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Starts the mock upstreams and Envoy with the demo configuration in the background, checks that
 # the enrich route answers, and prints a curl command. `make stop` (scripts/run-demo.sh stop)
-# stops both. ENVOY overrides the Envoy command, e.g. ENVOY="func-e run".
+# stops both. ENVOY overrides the Envoy command, e.g. ENVOY="func-e run". DEMO_CONFIG picks another
+# bootstrap, e.g. DEMO_CONFIG=envoy/envoy-jwt.yaml (callers authenticate with a JWT, minted by
+# scripts/demo-jwt.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUN_DIR=.run
 ENVOY="${ENVOY:-.venv/bin/envoy}"
+CONFIG="${DEMO_CONFIG:-envoy/envoy.yaml}"
 export ENRICH_CLIENT_ID="${ENRICH_CLIENT_ID:-cognigy-proxy-client}"
 export ENRICH_CLIENT_SECRET="${ENRICH_CLIENT_SECRET:-proxy-secret-key}"
 export ENRICH_WEBHOOK_TOKENS="${ENRICH_WEBHOOK_TOKENS:-demo-webhook-token}"
@@ -38,7 +41,7 @@ done
 target/release/mock-upstreams > "$RUN_DIR/mocks.log" 2>&1 &
 echo $! > "$RUN_DIR/mocks.pid"
 # shellcheck disable=SC2086 # ENVOY may be a command with arguments ("func-e run").
-$ENVOY -c envoy/envoy.yaml --concurrency 2 --disable-hot-restart --log-path "$RUN_DIR/envoy.log" < /dev/null &
+$ENVOY -c "$CONFIG" --concurrency 2 --disable-hot-restart --log-path "$RUN_DIR/envoy.log" < /dev/null &
 echo $! > "$RUN_DIR/envoy.pid"
 
 for _ in $(seq 1 120); do
@@ -52,8 +55,12 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+CREDENTIAL=demo-webhook-token
+if grep -q jwt_authn "$CONFIG"; then
+  CREDENTIAL="$(scripts/demo-jwt.sh 3600)"
+fi
 CURL="curl -sS -X POST http://127.0.0.1:10000/api/v1/agent-assist/enrich \\
-  -H 'Authorization: Bearer demo-webhook-token' -H 'Content-Type: application/json' \\
+  -H 'Authorization: Bearer $CREDENTIAL' -H 'Content-Type: application/json' \\
   -d '{\"sessionId\":\"demo-session-1\",\"customerNumber\":\"CUST-992847\",\"intent\":\"order_status\",\"variables\":{}}'"
 status="$(eval "$CURL -o /dev/null -w '%{http_code}'")"
 if [[ "$status" != 200 ]]; then

@@ -602,3 +602,38 @@ fn jwt_scheme_admits_only_what_jwt_authn_verified() {
     assert_eq!(envoy.stat("http.gateway.jwt_authn.denied"), 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn demo_jwt_script_and_shipped_jwks_agree() {
+    // The shipped demo as a user runs it: envoy/envoy-jwt.yaml with its own JWKS, and a token
+    // from scripts/demo-jwt.sh.
+    let mocks = Mocks::start(MockConfig::default()).unwrap();
+    let opts = EnvoyOptions {
+        bootstrap: "envoy/envoy-jwt.yaml",
+        ..EnvoyOptions::default()
+    };
+    let envoy = Envoy::start(&mocks, opts);
+    let out = Command::new(support::envoy::repo_root().join("scripts/demo-jwt.sh"))
+        .arg("600")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap();
+    let agent = agent();
+    let r = post(
+        &agent,
+        &envoy,
+        &[("authorization", &format!("Bearer {}", token.trim()))],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post(
+        &agent,
+        &envoy,
+        &[("authorization", "Bearer demo-webhook-token")],
+    );
+    assert_401(&r, "Bearer", "webhook token on the jwt-only demo");
+}
