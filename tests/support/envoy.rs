@@ -82,8 +82,15 @@ pub fn wasm_path() -> PathBuf {
 /// The demo bootstrap with listener and admin on port 0, clusters on the mocks' ports, the wasm
 /// by absolute path and the given plugin configuration.
 pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
-    let mut yaml = std::fs::read_to_string(repo_root().join(opts.bootstrap))
-        .unwrap_or_else(|e| panic!("read {}: {e}", opts.bootstrap));
+    // The demo file is named literally: tests/contracts/test_compose.py checks that the compose
+    // file runs the very bootstrap rendered here.
+    let path = if opts.bootstrap == DEMO_BOOTSTRAP {
+        repo_root().join("envoy/envoy.yaml")
+    } else {
+        repo_root().join(opts.bootstrap)
+    };
+    let mut yaml = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let replace = |yaml: &mut String, from: &str, to: &str| {
         assert!(yaml.contains(from), "bootstrap has no {from:?}");
         *yaml = yaml.replace(from, to);
