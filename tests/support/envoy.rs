@@ -89,8 +89,8 @@ pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
     } else {
         repo_root().join(opts.bootstrap)
     };
-    let mut yaml = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut yaml =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     let replace = |yaml: &mut String, from: &str, to: &str| {
         assert!(yaml.contains(from), "bootstrap has no {from:?}");
         *yaml = yaml.replace(from, to);
