@@ -81,14 +81,14 @@ fn classify(reply: &CallReply, s: &TokenSettings) -> Result<(String, u64), Token
             for note in &issued.notes {
                 match note {
                     Note::NoTokenType => warn!(
-                        "OAuth token reply has no token_type; using it as a Bearer token"
+                        "OAuth token fetched: the reply has no token_type; using it as a Bearer token"
                     ),
                     Note::NoExpiresIn => info!(
-                        "OAuth token reply has no expires_in; assuming token.defaultLifetimeMs ({} ms)",
+                        "OAuth token fetched: the reply has no expires_in; assuming token.defaultLifetimeMs ({} ms)",
                         s.default_lifetime_ms
                     ),
                     Note::Clamped => {
-                        info!("OAuth token reply's expires_in is over 24 h; renewing within 24 h")
+                        info!("OAuth token fetched: the reply's expires_in is over 24 h; renewing within 24 h")
                     }
                 }
             }
@@ -97,15 +97,15 @@ fn classify(reply: &CallReply, s: &TokenSettings) -> Result<(String, u64), Token
         Err(refusal) => {
             match &refusal {
                 Refusal::UnsupportedType(t) => warn!(
-                    "OAuth token refused: token_type {t:?} is not Bearer (only Bearer tokens can be sent to the services)"
+                    "OAuth token fetch failed: token_type {t:?} is not Bearer (only Bearer tokens can be sent to the services)"
                 ),
                 Refusal::BadExpiresIn => warn!(
-                    "OAuth token refused: expires_in is not a positive whole number of seconds"
+                    "OAuth token fetch failed: expires_in is not a positive whole number of seconds"
                 ),
                 Refusal::NoAccessToken => {
-                    warn!("OAuth token refused: the reply has no usable access_token")
+                    warn!("OAuth token fetch failed: the reply has no usable access_token")
                 }
-                Refusal::NotJson => warn!("OAuth token refused: the reply is not a JSON object"),
+                Refusal::NotJson => warn!("OAuth token fetch failed: the reply is not a JSON object"),
                 Refusal::Rejected(_) | Refusal::Status(_) => {}
             }
             Err(refusal.kind())

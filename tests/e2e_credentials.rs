@@ -111,7 +111,7 @@ fn token_endpoint_as_the_seed_has_it_and_the_configure_line() {
     let token = mocks.requests(Service::Token);
     assert_eq!(token.len(), 1);
     assert_eq!(token[0].path_and_query, "/oauth2/token");
-    let line = "cognigy-enrich token endpoint: cluster token_service, path /oauth2/token, client auth Body";
+    let line = "cognigy-enrich configured: token endpoint cluster token_service, path /oauth2/token, client auth Body";
     let log = envoy.log_when(10, |l| l.contains(line));
     assert!(log.contains(line), "{log}");
     // The line we waited for is there; the client secret is not, anywhere in the log.
@@ -151,13 +151,13 @@ fn token_replies_real_servers_send_are_accepted() {
     let cases = [
         (
             shape(ExpiresIn::Omitted, Some("Bearer")),
-            "OAuth token reply has no expires_in; assuming token.defaultLifetimeMs (300000 ms)",
+            "OAuth token fetched: the reply has no expires_in; assuming token.defaultLifetimeMs (300000 ms)",
         ),
         (shape(ExpiresIn::TtlAsString, Some("bearer")), ""),
         (shape(ExpiresIn::Ttl, Some("BEARER")), ""),
         (
             shape(ExpiresIn::Ttl, None),
-            "OAuth token reply has no token_type; using it as a Bearer token",
+            "OAuth token fetched: the reply has no token_type; using it as a Bearer token",
         ),
         (
             shape(ExpiresIn::Raw(json!(31_536_000)), Some("Bearer")),
@@ -191,7 +191,8 @@ fn unusable_token_replies_fail_with_backoff_never_a_fetch_loop() {
         r#"{"deadlineMs": 4500, "token": {"failureBackoffMs": 1, "failureBackoffMaxMs": 1}}"#,
     );
     let agent = agent();
-    let bad_lifetime = "OAuth token refused: expires_in is not a positive whole number of seconds";
+    let bad_lifetime =
+        "OAuth token fetch failed: expires_in is not a positive whole number of seconds";
     let cases = [
         (
             shape(ExpiresIn::Raw(json!(0)), Some("Bearer")),
@@ -211,11 +212,11 @@ fn unusable_token_replies_fail_with_backoff_never_a_fetch_loop() {
         ),
         (
             shape(ExpiresIn::Ttl, Some("mac")),
-            r#"OAuth token refused: token_type "mac" is not Bearer"#,
+            r#"OAuth token fetch failed: token_type "mac" is not Bearer"#,
         ),
         (
             shape(ExpiresIn::Ttl, Some("DPoP")),
-            r#"OAuth token refused: token_type "DPoP" is not Bearer"#,
+            r#"OAuth token fetch failed: token_type "DPoP" is not Bearer"#,
         ),
     ];
     for (i, (shape, line)) in cases.into_iter().enumerate() {

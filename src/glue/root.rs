@@ -57,7 +57,7 @@ impl RootContext for Root {
                 // Where the token comes from, once: a wrong path or cluster otherwise shows only
                 // as 502s. No secret here (the client id is not one, but is left out anyway).
                 info!(
-                    "cognigy-enrich token endpoint: cluster {}, path {}, client auth {:?}; caller auth schemes {:?}",
+                    "cognigy-enrich configured: token endpoint cluster {}, path {}, client auth {:?}; caller auth schemes {:?}",
                     settings.token.cluster,
                     settings.token.path,
                     settings.token.client_auth,
