@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use mock_upstreams::{MockConfig, Mocks, Service, DEFAULT_PORTS};
+use mock_upstreams::{ClientAuth, MockConfig, Mocks, Service, DEFAULT_PORTS};
 
 const USAGE: &str = "\
 usage: mock-upstreams [options]
@@ -15,6 +15,8 @@ usage: mock-upstreams [options]
   --token-ttl N       lifetime of issued tokens in seconds (default 3600)
   --client-id S       accepted client id        (default cognigy-proxy-client)
   --client-secret S   accepted client secret    (default proxy-secret-key)
+  --client-auth M     body | basic: where the token service wants the client credentials,
+                      refusing the other way (default body)
   -h, --help          show this help";
 
 fn main() -> ExitCode {
@@ -85,6 +87,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<MockConfi
             "--token-ttl" => cfg.token_ttl_secs = number(&flag, &value()?)?,
             "--client-id" => cfg.client_id = value()?,
             "--client-secret" => cfg.client_secret = value()?,
+            "--client-auth" => {
+                cfg.client_auth = match value()?.as_str() {
+                    "body" => ClientAuth::Body,
+                    "basic" => ClientAuth::Basic,
+                    other => return Err(format!("--client-auth is body or basic, got {other:?}")),
+                }
+            }
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
@@ -187,6 +196,14 @@ mod tests {
         assert!(parse(&["--token-port", "70000"]).is_err());
         assert!(parse(&["--delay-ms", "-1"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--client-auth", "header"]).is_err());
+        assert_eq!(
+            parse(&["--client-auth", "basic"])
+                .unwrap()
+                .unwrap()
+                .client_auth,
+            ClientAuth::Basic
+        );
         assert_eq!(parse(&["--help"]), Ok(None));
     }
 }
