@@ -272,11 +272,22 @@ fn split_scheme(header: &str) -> Option<(&str, &str)> {
     (!credential.is_empty()).then_some((scheme, credential))
 }
 
-/// Whether a header value carries more than one credential: `Authorization` is not a list
-/// header, so a comma means the host merged two of them (Envoy joins a repeated `Authorization`
-/// with `,`).
+/// Whether an `X-API-Key` value carries more than one key: none of the accepted ones holds a
+/// comma, so one means the host merged two headers.
 pub fn looks_merged(value: &str) -> bool {
     value.contains(',')
+}
+
+/// Whether an `Authorization` value is two merged into one: it is not a list header, and Envoy
+/// joins a repeated one with `,`. Only for the schemes read here (their credentials never hold a
+/// comma); a scheme with comma-separated parameters (`Digest a=1, b=2`) is simply not accepted.
+pub fn looks_merged_authorization(value: &str) -> bool {
+    value.contains(',')
+        && split_scheme(value).is_some_and(|(scheme, _)| {
+            ["bearer", "apikey", "basic"]
+                .iter()
+                .any(|s| scheme.eq_ignore_ascii_case(s))
+        })
 }
 
 #[cfg(test)]
@@ -445,8 +456,14 @@ mod tests {
             ..Presented::default()
         };
         assert_eq!(auth().check_presented(&p), Err(AuthFailure::Repeated));
-        assert!(looks_merged("Bearer a,Bearer b"));
-        assert!(!looks_merged("Bearer a"));
+        assert!(looks_merged("key-1,key-2"));
+        assert!(!looks_merged("key-1"));
+        assert!(looks_merged_authorization("Bearer a,Bearer b"));
+        assert!(looks_merged_authorization("basic YTpi,Basic YTpj"));
+        assert!(!looks_merged_authorization("Bearer a"));
+        assert!(!looks_merged_authorization(
+            r#"Digest username="a", realm="b""#
+        ));
     }
 
     #[test]

@@ -368,8 +368,8 @@ fn every_cognigy_connection_type_and_what_is_refused() {
             "Invalid webhook token",
         ),
         (
-            "other scheme",
-            "Digest username=x".to_owned(),
+            "other scheme with parameters",
+            r#"Digest username="cognigy", realm="x""#.to_owned(),
             "Not authenticated",
         ),
     ] {

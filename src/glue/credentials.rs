@@ -5,7 +5,7 @@
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MapType;
 
-use crate::auth::looks_merged;
+use crate::auth::{looks_merged, looks_merged_authorization};
 
 /// The namespace `jwt_authn` writes its dynamic metadata under.
 pub const JWT_AUTHN_NAMESPACE: &str = "envoy.filters.http.jwt_authn";
@@ -41,7 +41,10 @@ pub fn read(jwt_payload_key: Option<&str>) -> Credentials {
     }
     creds.repeated = authorization > 1
         || api_key > 1
-        || creds.authorization.as_deref().is_some_and(looks_merged)
+        || creds
+            .authorization
+            .as_deref()
+            .is_some_and(looks_merged_authorization)
         || creds.api_key.as_deref().is_some_and(looks_merged);
     if let Some(key) = jwt_payload_key {
         // Only the filter's own metadata counts: a header the caller sends cannot reach it.
