@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod auth;
 pub mod backoff;
+pub mod build_info;
 pub mod cache;
 pub mod call;
 pub mod config;

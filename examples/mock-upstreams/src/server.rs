@@ -163,7 +163,12 @@ async fn respond(
     });
     let fault = service_state.faults.next();
 
-    let delay_ms = service_state.delay_ms.load(Ordering::Relaxed);
+    let path_delay_ms: u64 = crate::lock(&service_state.path_delays)
+        .iter()
+        .filter(|(needle, _)| path_and_query.contains(needle.as_str()))
+        .map(|(_, ms)| *ms)
+        .sum();
+    let delay_ms = service_state.delay_ms.load(Ordering::Relaxed) + path_delay_ms;
     if delay_ms > 0 {
         precise_sleep(Duration::from_millis(delay_ms)).await;
     }

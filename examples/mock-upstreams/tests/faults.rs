@@ -212,6 +212,26 @@ fn configured_delay_applies_to_data_services_only() {
 }
 
 #[test]
+fn path_delay_slows_down_only_the_matching_customer() {
+    let mocks = start();
+    let t = token(&mocks);
+    mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 300);
+    let started = Instant::now();
+    profile(&mocks, DEMO_CUSTOMER_ID, &t);
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "another customer is not delayed"
+    );
+    let started = Instant::now();
+    profile(&mocks, "CUST-100001", &t);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 0);
+    let started = Instant::now();
+    profile(&mocks, "CUST-100001", &t);
+    assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+#[test]
 fn hang_holds_the_request_until_the_client_gives_up() {
     let mocks = start();
     let t = token(&mocks);
