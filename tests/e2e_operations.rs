@@ -47,7 +47,12 @@ const SLOW_ORDERS_MS: u64 = 2000;
 /// other waits for them. The short one still leaves the load's requests (a few ms each) a
 /// margin of two orders of magnitude on a loaded 2-core machine.
 const SHORT_DEADLINE_MS: u64 = 1000;
-const LONG_DEADLINE_MS: u64 = 4500;
+/// Long enough to hold requests through a module upgrade (loading a module took up to about
+/// 7 s on a busy 2-core machine); the connection manager's `request_timeout` is raised above it.
+const LONG_DEADLINE_MS: u64 = 45_000;
+/// How long the mock holds the orders calls of requests kept in flight through the upgrade,
+/// unless the test lets them go first (it does, once the new module runs).
+const HOLD_MS: u64 = 40_000;
 /// Version string of the upgrade build.
 const UPGRADE_VERSION: &str = "0.1.0-upgrade-test";
 const RATE_PER_S: u32 = 200;
@@ -294,6 +299,9 @@ fn count(log: &str, needle: &str) -> usize {
 }
 
 const ROOT_DONE: &str = "wasmcustom.cognigy_enrich.root_done";
+/// Root contexts of one plugin configuration: one per worker (`--concurrency 2`) and one on
+/// Envoy's main thread.
+const ROOTS_PER_CONFIG: u64 = 3;
 
 #[test]
 fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
@@ -315,14 +323,18 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
     };
     let wasm = wasm_path();
     ecds.push(&gen.json(), &wasm);
+    assert!(ecds.bootstrap.contains("request_timeout: 15s"));
     let envoy = Envoy::start(
         &mocks,
         EnvoyOptions {
-            bootstrap: Some(ecds.bootstrap.clone()),
+            bootstrap: Some(
+                ecds.bootstrap
+                    .replace("request_timeout: 15s", "request_timeout: 60s"),
+            ),
             ..EnvoyOptions::default()
         },
     );
-    let reload = ecds::stat_name("config_reload");
+    let reload = ecds::stat_name("update_success");
     let reloads_at_start = envoy.stat(&reload);
     assert!(reloads_at_start >= 1, "the first configuration came by ECDS");
     wait_visible(&envoy, &gen, "prompt.template", Instant::now());
@@ -335,12 +347,11 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
         "wasmcustom.cognigy_enrich.configured.{}",
         build_info::metric_label(build_info::VERSION)
     );
-    println!(
-        "at start: configured {}, done {}",
-        envoy.stat(&this_version),
-        envoy.stat(ROOT_DONE)
-    );
-    let roots_live = 2;
+    // Each configuration runs in one root context per worker and one on the main thread; before
+    // that, Envoy vets it in a canary VM that it kills (configured, never ended).
+    let roots_live = ROOTS_PER_CONFIG;
+    assert_eq!(envoy.stat(&this_version), roots_live + 1);
+    assert_eq!(envoy.stat(ROOT_DONE), 0);
     let mut rss_after_first = 0;
     let mut visible_after = Vec::new();
     let first_push = Instant::now();
@@ -356,13 +367,15 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
         ecds.push(&gen.json(), &wasm);
         let reloads = envoy.wait_stat(&reload, reloads_at_start + k as u64, SETTLE_SECS);
         assert_eq!(reloads, reloads_at_start + k as u64, "push {k} applied");
+        let applied = pushed.elapsed();
         let took = wait_visible(&envoy, &gen, setting, pushed);
         visible_after.push(took);
         // The previous configuration's root contexts end once no request uses them.
         let done = envoy.wait_stat(ROOT_DONE, done_before + roots_live, SETTLE_SECS);
         assert_eq!(done, done_before + roots_live, "push {k}: old root contexts ended");
         println!(
-            "push {k} ({setting}): visible after {} ms, RSS {} KiB, configured {}, done {}",
+            "push {k} ({setting}): applied after {} ms, visible in an answer after {} ms (the probe's own time included), RSS {} KiB, configured {}, done {}",
+            applied.as_millis(),
             took.as_millis(),
             envoy.rss_kib(),
             envoy.stat(&this_version),
@@ -401,6 +414,7 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
 
     // 2. A push on_configure refuses: a typo'd field.
     let fails = ecds::stat_name("config_fail");
+    let rejected_before = envoy.stat(&ecds::stat_name("update_rejected"));
     let fails_before = envoy.stat(&fails);
     let reloads_before = envoy.stat(&reload);
     let typo = gen.json().replacen("\"deadlineMs\"", "\"deadlinMs\"", 1);
@@ -418,34 +432,38 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
         .unwrap_or_else(|| panic!("no log line names the field:\n{log}"));
     println!("refused push: {named}");
     assert_eq!(envoy.stat(&reload), reloads_before, "nothing was applied");
+    assert_eq!(
+        envoy.stat(&ecds::stat_name("update_rejected")),
+        rejected_before + 1
+    );
     for setting in ["prompt.template", "limits.maxListItems", "deadlineMs"] {
         shows(&envoy, &gen, setting, "after-refused")
             .unwrap_or_else(|e| panic!("the running configuration changed ({setting}): {e}"));
     }
 
-    // 3. A module upgrade, with slow requests in flight on the old VM: four customers whose
-    // orders the mock holds, so that no two of them share a call (coalescing).
-    let slow_customers: [&'static str; 4] =
+    // 3. A module upgrade, with requests held in flight on the old VM: four customers whose
+    // orders calls the mock holds until the new module runs (four, so that no two share a call
+    // by coalescing, and both workers most likely hold some).
+    let held_customers: [&'static str; 4] =
         [SLOW_CUSTOMER, "CUST-100002", LIST_CUSTOMER, "CUST-100004"];
-    for c in &slow_customers[1..] {
-        mocks.set_path_delay_ms(Service::Orders, c, SLOW_ORDERS_MS);
+    for c in held_customers {
+        mocks.set_path_delay_ms(Service::Orders, c, HOLD_MS);
     }
     mocks.clear_requests();
     mocks.set_recording(true);
     let done_before = envoy.stat(ROOT_DONE);
     let tokens_before = mocks.request_count(Service::Token);
-    let slow: Vec<_> = slow_customers
+    let held: Vec<_> = held_customers
         .into_iter()
         .enumerate()
         .map(|(i, customer)| {
-            let url = envoy.url("");
+            let url = envoy.url(ENRICH_PATH);
             std::thread::spawn(move || {
                 let started = Instant::now();
-                let a = agent();
                 let r = send(
-                    &a,
+                    &agent(),
                     "POST",
-                    &format!("{url}{ENRICH_PATH}"),
+                    &url,
                     &[
                         ("authorization", &format!("Bearer {WEBHOOK_TOKEN}")),
                         ("content-type", "application/json"),
@@ -457,15 +475,15 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
             })
         })
         .collect();
-    // In flight once the orders mock holds their calls.
+    // In flight on the old VM once the orders mock holds their calls.
     let bound = Instant::now() + Duration::from_secs(SETTLE_SECS);
-    while !slow_customers.iter().all(|c| {
+    while !held_customers.iter().all(|c| {
         mocks
             .requests(Service::Orders)
             .iter()
             .any(|r| r.path_and_query.contains(c))
     }) {
-        assert!(Instant::now() < bound, "the slow requests never reached the orders mock");
+        assert!(Instant::now() < bound, "the held requests never reached the orders mock");
         std::thread::sleep(Duration::from_millis(20));
     }
     mocks.set_recording(false);
@@ -476,31 +494,43 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
         reloads_before + 1,
         "the upgrade was applied"
     );
-    let label = UPGRADE_VERSION.replace(['.', '-'], "_");
-    let new_version_stat = format!("wasmcustom.cognigy_enrich.configured.{label}");
-    assert!(envoy.wait_stat(&new_version_stat, roots_live, SETTLE_SECS) >= roots_live);
+    let new_version = format!(
+        "wasmcustom.cognigy_enrich.configured.{}",
+        build_info::metric_label(UPGRADE_VERSION)
+    );
+    // The canary and the main thread's root at least; the workers' follow.
+    assert!(envoy.wait_stat(&new_version, roots_live + 1, SETTLE_SECS) > roots_live);
     let switched = pushed.elapsed();
-    let mut slowest = Duration::ZERO;
-    for s in slow {
-        let (r, took) = s.join().unwrap();
-        slowest = slowest.max(took);
+    // New requests run the new module while the held ones are still on the old VM, whose root
+    // contexts are alive on every worker that holds one of them: at most the main thread's and
+    // one worker's (if all four went to the other worker) have ended.
+    shows(&envoy, &gen, "prompt.template", "new-module").unwrap();
+    let done_while_held = envoy.stat(ROOT_DONE) - done_before;
+    assert!(
+        done_while_held < roots_live,
+        "every old root ended while requests were held on it"
+    );
+    assert!(held.iter().all(|h| !h.is_finished()), "held requests answered early");
+    for c in held_customers {
+        mocks.set_path_delay_ms(Service::Orders, c, 0);
+    }
+    mocks.set_path_delay_ms(Service::Orders, SLOW_CUSTOMER, SLOW_ORDERS_MS);
+    let mut longest = Duration::ZERO;
+    for h in held {
+        let (r, took) = h.join().unwrap();
+        longest = longest.max(took);
         assert_eq!(r.status, 200, "{}", r.body);
-        assert!(r.json().get("degraded").is_none(), "{}", r.body);
-        assert!(took >= Duration::from_millis(SLOW_ORDERS_MS));
+        assert!(r.json().get("degraded").is_none(), "complete answer: {}", r.body);
     }
     let done = envoy.wait_stat(ROOT_DONE, done_before + roots_live, SETTLE_SECS);
     assert_eq!(done, done_before + roots_live, "the old VM's root contexts ended");
     for setting in ["prompt.template", "limits.maxListItems", "deadlineMs"] {
         shows(&envoy, &gen, setting, "after-upgrade").unwrap();
     }
-    // Proof from the log, per worker thread: each in-flight request finished on the old VM after
-    // the new module was configured, and that worker's old root context ended only after it.
-    let log = envoy.log_when(5, |l| count(l, "inflight-") >= 4);
+    // The same from the log, per worker thread: each held request answered after that worker
+    // had configured the new module, and the worker's old root context ended only after it.
+    let log = envoy.log_when(5, |l| count(l, "[inflight-") >= 4);
     let lines = log_lines(&log);
-    let upgraded_at = lines
-        .iter()
-        .position(|(_, l)| l.contains(&format!("version {UPGRADE_VERSION}")))
-        .expect("the new module logged its version at configure");
     for i in 0..4 {
         let id = format!("[inflight-{i}] enrich ok");
         let (at, (thread, _)) = lines
@@ -508,21 +538,35 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
             .enumerate()
             .find(|(_, (_, l))| l.contains(&id))
             .unwrap_or_else(|| panic!("no {id} line"));
-        assert!(at > upgraded_at, "inflight-{i} was still in flight at the upgrade");
-        let old_done_on_thread = lines.iter().enumerate().skip(upgraded_at).find(|(_, (t, l))| {
-            t == thread && l.contains("cognigy-enrich 0.1.0: root context") && l.contains(" done ")
+        let new_on_thread = lines.iter().position(|(t, l)| {
+            t == thread && l.contains(&format!("version {UPGRADE_VERSION}"))
         });
-        let (done_at, _) = old_done_on_thread
-            .unwrap_or_else(|| panic!("the old root context of thread {thread} never ended"));
-        assert!(done_at > at, "thread {thread}: old root ended before inflight-{i} answered");
+        assert!(
+            new_on_thread.is_some_and(|n| n < at),
+            "inflight-{i}: its worker ran the new module before it answered"
+        );
+        let old_done = format!("cognigy-enrich {}: root context", build_info::VERSION);
+        let old_done_on_thread = lines
+            .iter()
+            .enumerate()
+            .skip(new_on_thread.unwrap_or(0))
+            .find(|(_, (t, l))| t == thread && l.contains(&old_done) && l.contains(" done "))
+            .map(|(d, _)| d);
+        assert!(
+            old_done_on_thread.is_some_and(|d| d > at),
+            "thread {thread}: the old root context ended after inflight-{i} answered"
+        );
     }
     let tokens_after = mocks.request_count(Service::Token);
     println!(
-        "upgrade: new module configured {} ms after the push; in-flight requests on the old VM answered 200 after up to {} ms; token fetches across it: {}",
+        "upgrade: new module running {} ms after the push; {} of {} old root contexts ended while requests were held on the old VM; held requests answered 200 after {} ms; token fetches across the upgrade: {}",
         switched.as_millis(),
-        slowest.as_millis(),
+        done_while_held,
+        roots_live,
+        longest.as_millis(),
         tokens_after - tokens_before
     );
+    assert_eq!(tokens_after, tokens_before, "same layout: the new module reads the token");
 
     let report = load.finish();
     assert_clean(&report, "load through 10 pushes, a refused push and an upgrade");

@@ -79,8 +79,11 @@ impl Ecds {
             template.push('\n');
         }
         assert!(template.contains(CONFIG_MARK) && template.contains("typed_config:"));
+        // A file-based subscription needs a node identity, as any xDS one does.
         Ecds {
-            bootstrap: bootstrap.join("\n") + "\n",
+            bootstrap: "node: { id: cognigy-enrich, cluster: gateway }\n".to_owned()
+                + &bootstrap.join("\n")
+                + "\n",
             path,
             template,
             pushes: AtomicU32::new(0),

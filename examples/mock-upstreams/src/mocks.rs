@@ -177,8 +177,9 @@ impl Mocks {
     }
 
     /// Latency added before answers of `s` whose path and query contain `needle` (on top of
-    /// [`set_delay_ms`](Self::set_delay_ms)); `0` removes it. A test can slow down one customer
-    /// while the others answer at once.
+    /// [`set_delay_ms`](Self::set_delay_ms)); `0` removes it, and lets requests already waiting
+    /// on it answer at once. A test can slow down one customer while the others answer at once,
+    /// or hold its requests until something happened.
     pub fn set_path_delay_ms(&self, s: Service, needle: &str, ms: u64) {
         let mut delays = lock(&self.state.service(s).path_delays);
         delays.retain(|(n, _)| n != needle);
