@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod httpdate;
 pub mod json_depth;
+pub mod layout;
 pub mod metrics;
 pub mod payload;
 pub mod request;

@@ -74,36 +74,6 @@ pub fn unique_id(store: &dyn SharedStore, key: &str) -> u64 {
     0
 }
 
-/// The version of what this build writes into shared data (the keys, and the JSON of the token
-/// entry, the lease and the cache slots). Shared data belongs to the Envoy process and is keyed by
-/// `vm_id`, so during a module upgrade the old and the new build share it; a build that changes
-/// what it writes must bump this, and the two builds then keep apart instead of one misreading
-/// the other's entries (the new one fetches its own token and fills its own cache). 0 is the
-/// unversioned keys of the builds before this constant.
-pub const LAYOUT: u32 = 1;
-
-/// The key `key` has under layout `version`.
-pub fn layout_key(version: u32, key: &str) -> String {
-    format!("v{version}.{key}")
-}
-
-/// A store seen through one layout version: every key is prefixed by [`layout_key`]. The glue
-/// reaches the host's shared data only through this, with [`LAYOUT`].
-pub struct Layout<'a> {
-    pub version: u32,
-    pub store: &'a dyn SharedStore,
-}
-
-impl SharedStore for Layout<'_> {
-    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
-        self.store.get(&layout_key(self.version, key))
-    }
-
-    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), CasMismatch> {
-        self.store.set(&layout_key(self.version, key), value, cas)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType, Status};
 
-use crate::shared::{self, CasMismatch, Layout, SharedStore};
+use crate::layout::{Layout, LAYOUT};
+use crate::shared::{CasMismatch, SharedStore};
 
 /// Wall-clock milliseconds: shared-data expiries must mean the same to every worker.
 pub fn now_ms() -> u64 {
@@ -37,13 +38,13 @@ pub fn focus(context_id: u32) -> bool {
     hostcalls::set_effective_context(context_id).is_ok()
 }
 
-/// Shared data over the host, under this build's layout version ([`shared::LAYOUT`]).
+/// Shared data over the host, under this build's layout version ([`LAYOUT`]).
 pub struct HostStore;
 
 impl SharedStore for HostStore {
     fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
         Layout {
-            version: shared::LAYOUT,
+            version: LAYOUT,
             store: &RawHostStore,
         }
         .get(key)
@@ -51,7 +52,7 @@ impl SharedStore for HostStore {
 
     fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), CasMismatch> {
         Layout {
-            version: shared::LAYOUT,
+            version: LAYOUT,
             store: &RawHostStore,
         }
         .set(key, value, cas)

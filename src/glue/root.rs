@@ -9,8 +9,8 @@ use proxy_wasm::types::{BufferType, ContextType};
 use crate::build_info::VERSION;
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::layout::LAYOUT;
 use crate::metrics::Observation;
-use crate::shared::LAYOUT;
 
 use super::host::{self, HostStore};
 use super::http::Http;
@@ -44,7 +44,12 @@ impl Context for Root {
     /// LDS push) and the last request that used it is gone. Logged and counted so an operator (and
     /// the end-to-end tests) can see that old configurations do not pile up.
     fn on_done(&mut self) -> bool {
-        let in_flight = self.vm.engine.borrow().as_ref().map_or(0, Engine::in_flight);
+        let in_flight = self
+            .vm
+            .engine
+            .borrow()
+            .as_ref()
+            .map_or(0, Engine::in_flight);
         info!(
             "cognigy-enrich {VERSION}: root context {} done ({in_flight} requests in flight)",
             self.vm.root_id
@@ -73,7 +78,10 @@ impl RootContext for Root {
                 );
                 *self.vm.engine.borrow_mut() = Some(Engine::new(Rc::new(settings), &HostStore));
                 *self.vm.metrics.borrow_mut() = Metrics::define();
-                self.vm.metrics.borrow().record(vec![Observation::Configured]);
+                self.vm
+                    .metrics
+                    .borrow()
+                    .record(vec![Observation::Configured]);
                 true
             }
             Err(e) => {

@@ -73,7 +73,11 @@ impl Ecds {
             "resources:\n- \"@type\": type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig\n  name: {FILTER}\n"
         );
         for l in &lines[start + 1..end] {
-            let l = if l.len() >= cut { &l[cut..] } else { l.trim_start() };
+            let l = if l.len() >= cut {
+                &l[cut..]
+            } else {
+                l.trim_start()
+            };
             template.push_str("  ");
             template.push_str(l);
             template.push('\n');
@@ -92,9 +96,10 @@ impl Ecds {
 
     /// The extension config resource with `plugin_config` (one line of JSON) and `wasm`.
     pub fn resource(&self, plugin_config: &str, wasm: &Path) -> String {
-        self.template
-            .replace(CONFIG_MARK, plugin_config)
-            .replace(&wasm_path().display().to_string(), &wasm.display().to_string())
+        self.template.replace(CONFIG_MARK, plugin_config).replace(
+            &wasm_path().display().to_string(),
+            &wasm.display().to_string(),
+        )
     }
 
     /// Atomically replaces the watched file with `plugin_config` running in `wasm`.

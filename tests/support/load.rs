@@ -32,8 +32,9 @@ struct Tally {
     failures: Vec<String>,
     failed: usize,
     latencies_ms: Vec<u32>,
-    /// Times the server closed a connection (`Connection: close`): the client opened a new one.
-    closes: usize,
+    /// When the server closed a connection (`Connection: close` on an answer): the client
+    /// opened a new one for its next request.
+    closes: Vec<Instant>,
 }
 
 /// What the whole load saw.
@@ -48,6 +49,8 @@ pub struct Report {
     pub p99_ms: u32,
     pub max_ms: u32,
     pub connection_closes: usize,
+    /// When the server closed connections, in order.
+    pub close_times: Vec<Instant>,
 }
 
 impl Report {
@@ -135,7 +138,7 @@ impl Load {
             all.sent += tally.sent;
             all.passed += tally.passed;
             all.failed += tally.failed;
-            all.closes += tally.closes;
+            all.closes.extend(tally.closes);
             all.latencies_ms.extend(tally.latencies_ms);
             for f in tally.failures {
                 if all.failures.len() < KEPT_FAILURES {
@@ -145,6 +148,7 @@ impl Load {
         }
         let duration = self.started.elapsed();
         all.latencies_ms.sort_unstable();
+        all.closes.sort_unstable();
         let pct = |p: f64| -> u32 {
             let n = all.latencies_ms.len();
             if n == 0 {
@@ -162,7 +166,8 @@ impl Load {
             p50_ms: pct(0.50),
             p99_ms: pct(0.99),
             max_ms: all.latencies_ms.last().copied().unwrap_or(0),
-            connection_closes: all.closes,
+            connection_closes: all.closes.len(),
+            close_times: all.closes,
         }
     }
 }
@@ -224,7 +229,7 @@ fn connection(
             if r.header("connection")
                 .is_some_and(|v| v.eq_ignore_ascii_case("close"))
             {
-                tally.closes += 1;
+                tally.closes.push(Instant::now());
             }
             check(&r)
         });

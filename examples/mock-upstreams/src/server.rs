@@ -143,7 +143,10 @@ async fn path_delay(service_state: &crate::state::ServiceState, path_and_query: 
     let started = Instant::now();
     loop {
         let total = Duration::from_millis(matching());
-        let Some(left) = total.checked_sub(started.elapsed()).filter(|d| !d.is_zero()) else {
+        let Some(left) = total
+            .checked_sub(started.elapsed())
+            .filter(|d| !d.is_zero())
+        else {
             return;
         };
         tokio::time::sleep(left.min(Duration::from_millis(10))).await;

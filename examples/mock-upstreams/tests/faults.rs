@@ -237,7 +237,10 @@ fn lifting_a_path_delay_releases_the_requests_waiting_on_it() {
     let t = token(&mocks);
     mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 60_000);
     let held = std::thread::spawn({
-        let (url, t) = (url(&mocks, Service::Profile, "/api/v1/customers/CUST-100001"), t.clone());
+        let (url, t) = (
+            url(&mocks, Service::Profile, "/api/v1/customers/CUST-100001"),
+            t.clone(),
+        );
         move || {
             let started = Instant::now();
             let r = common::agent()
@@ -254,7 +257,10 @@ fn lifting_a_path_delay_releases_the_requests_waiting_on_it() {
     mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 0);
     let (status, took) = held.join().unwrap();
     assert_eq!(status, Some(200));
-    assert!(took < Duration::from_secs(30), "released, not timed out: {took:?}");
+    assert!(
+        took < Duration::from_secs(30),
+        "released, not timed out: {took:?}"
+    );
 }
 
 #[test]
