@@ -683,8 +683,11 @@ fn hot_restart_under_load() {
     let child_ready = started.elapsed();
     assert_eq!(child.port, parent.port, "the child took over the listener");
     // The parent drains its connections (HTTP/1.1: `Connection: close` on an answer, with a
-    // probability rising over the drain time) and exits at the parent shutdown time. (Its admin
-    // is gone already: the child took it over.)
+    // probability rising over the drain time) and exits at the parent shutdown time.
+    println!(
+        "parent admin /ready while draining: {:?}",
+        parent.admin("/ready")
+    );
     let bound = Instant::now() + Duration::from_secs(PARENT_SHUTDOWN_S + 60);
     while parent.is_running() {
         assert!(Instant::now() < bound, "the parent did not exit");
@@ -717,11 +720,12 @@ fn hot_restart_under_load() {
         "{}",
         report.summary()
     );
-    let drain_bound = child_ready + Duration::from_secs(DRAIN_S);
+    // The bound has 2 s of margin over the drain time for a stalled, busy machine; the parent's
+    // exit (3 s later still) would close them otherwise.
+    let drain_bound = child_ready + Duration::from_secs(DRAIN_S + 2);
     assert!(
-        last_close
-            .is_some_and(|l| l <= drain_bound.as_millis() + 1000 && l < parent_exit.as_millis()),
-        "connections closed by the drain"
+        last_close.is_some_and(|l| l <= drain_bound.as_millis() && l < parent_exit.as_millis()),
+        "connections closed by the drain, not by the exit: {last_close:?} ms"
     );
     // A new process has new shared data: the child fetches its own token, once.
     assert_eq!(tokens, 2);
