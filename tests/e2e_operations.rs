@@ -642,6 +642,17 @@ fn bootstrap_on_port(mocks: &Mocks, plugin_config: &str, port: u16) -> String {
     )
 }
 
+/// Removes the shared-memory file hot restart made for `base_id` (Envoy leaves it when killed,
+/// which is how the harness stops it), also when the test fails. Declared before the Envoys, so
+/// it runs after they are gone.
+struct ShmCleanup(u32);
+
+impl Drop for ShmCleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(format!("/dev/shm/envoy_shared_memory_{}", self.0 * 10));
+    }
+}
+
 #[test]
 fn hot_restart_under_load() {
     const DRAIN_S: u64 = 3;
@@ -650,6 +661,7 @@ fn hot_restart_under_load() {
     let mocks = Mocks::start(MockConfig::default()).unwrap();
     mocks.set_recording(false);
     let base_id = HotRestart::random_base_id();
+    let _shm = ShmCleanup(base_id);
     let args = vec![
         "--drain-time-s".to_owned(),
         DRAIN_S.to_string(),
