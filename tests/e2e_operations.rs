@@ -333,6 +333,11 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
         max_list_items: 3,
     };
     let wasm = wasm_path();
+    assert_ne!(
+        std::fs::read(&wasm).unwrap(),
+        std::fs::read(&upgrade_wasm).unwrap(),
+        "the upgrade is another module"
+    );
     ecds.push(&gen.json(), &wasm);
     assert!(ecds.bootstrap.contains("request_timeout: 15s"));
     let envoy = Envoy::start(
@@ -405,7 +410,9 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
     }
     let rss_after_tenth = envoy.rss_kib();
     let pushes_took = first_push.elapsed();
-    let log = envoy.log();
+    let log = envoy.log_when(5, |l| {
+        count(l, " done (0 requests in flight)") as u64 >= 10 * roots_live
+    });
     println!(
         "10 pushes in {:.1} s; {} root contexts per configuration; old ones ended: {} ({} log lines); RSS after the 1st push {} KiB, after the 10th {} KiB ({:+} KiB)",
         pushes_took.as_secs_f64(),
