@@ -499,6 +499,17 @@ fn jwt(pem: &Path, kid: &str, claims: &serde_json::Value) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
 
+/// envoy/envoy-jwt.yaml, re-pointed at the mocks, with `patches`.
+fn start_jwt_demo(mocks: &Mocks, patches: Vec<(String, String)>) -> Envoy {
+    let mut opts = EnvoyOptions {
+        patches,
+        ..EnvoyOptions::default()
+    };
+    let yaml = support::envoy::render_shipped_bootstrap(mocks, &opts, "envoy/envoy-jwt.yaml");
+    opts.bootstrap = Some(yaml);
+    Envoy::start(mocks, opts)
+}
+
 #[test]
 fn jwt_scheme_admits_only_what_jwt_authn_verified() {
     let dir = std::env::temp_dir().join(format!("cognigy-enrich-jwt-{}", std::process::id()));
@@ -511,15 +522,13 @@ fn jwt_scheme_admits_only_what_jwt_authn_verified() {
     std::fs::write(&jwks_path, json!({"keys": [jwk]}).to_string()).unwrap();
 
     let mocks = Mocks::start(MockConfig::default()).unwrap();
-    let opts = EnvoyOptions {
-        bootstrap: "envoy/envoy-jwt.yaml",
-        patches: vec![(
+    let envoy = start_jwt_demo(
+        &mocks,
+        vec![(
             "filename: envoy/demo-jwt/jwks.json".to_owned(),
             format!("filename: {}", jwks_path.display()),
         )],
-        ..EnvoyOptions::default()
-    };
-    let envoy = Envoy::start(&mocks, opts);
+    );
     let agent = agent();
 
     let now = SystemTime::now()
@@ -609,11 +618,7 @@ fn demo_jwt_script_and_shipped_jwks_agree() {
     // The shipped demo as a user runs it: envoy/envoy-jwt.yaml with its own JWKS, and a token
     // from scripts/demo-jwt.sh.
     let mocks = Mocks::start(MockConfig::default()).unwrap();
-    let opts = EnvoyOptions {
-        bootstrap: "envoy/envoy-jwt.yaml",
-        ..EnvoyOptions::default()
-    };
-    let envoy = Envoy::start(&mocks, opts);
+    let envoy = start_jwt_demo(&mocks, Vec::new());
     let out = Command::new(support::envoy::repo_root().join("scripts/demo-jwt.sh"))
         .arg("600")
         .output()

@@ -22,13 +22,38 @@ pub struct EnvoyOptions {
     pub log_level: &'static str,
     /// More command-line arguments, e.g. `--component-log-level wasm:trace`.
     pub extra_args: Vec<String>,
-    /// The bootstrap to run, from the repository root. Only the default one
-    /// ([`DEMO_BOOTSTRAP`]) gets `plugin_config` put in; another keeps its own (use `patches`).
-    pub bootstrap: &'static str,
+    /// A bootstrap to run as is, instead of the demo's re-pointed one (built by the test, e.g.
+    /// with [`render_bootstrap`] and changes of its own).
+    pub bootstrap: Option<String>,
+    /// Run with hot restart on (`--base-id`, `--restart-epoch`) instead of
+    /// `--disable-hot-restart`.
+    pub hot_restart: Option<HotRestart>,
 }
 
-/// The demo bootstrap the tests run unless told otherwise.
-pub const DEMO_BOOTSTRAP: &str = "envoy/envoy.yaml";
+/// Hot-restart identity of an Envoy process: epoch 1 with the same base id takes over from
+/// epoch 0.
+#[derive(Debug, Clone, Copy)]
+pub struct HotRestart {
+    pub base_id: u32,
+    pub epoch: u32,
+}
+
+impl HotRestart {
+    /// A base id no other Envoy on the machine is likely to use (hot restart's shared memory and
+    /// domain sockets are named after it).
+    pub fn random_base_id() -> u32 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        // Envoy multiplies the base id by 10 for its socket names; stay well inside u32.
+        1000 + (h.finish() % 100_000_000) as u32
+    }
+}
 
 impl Default for EnvoyOptions {
     fn default() -> Self {
@@ -46,7 +71,8 @@ impl Default for EnvoyOptions {
             patches: Vec::new(),
             log_level: "info",
             extra_args: Vec::new(),
-            bootstrap: DEMO_BOOTSTRAP,
+            bootstrap: None,
+            hot_restart: None,
         }
     }
 }
@@ -82,15 +108,20 @@ pub fn wasm_path() -> PathBuf {
 /// The demo bootstrap with listener and admin on port 0, clusters on the mocks' ports, the wasm
 /// by absolute path and the given plugin configuration.
 pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
-    // The demo file is named literally: tests/contracts/test_compose.py checks that the compose
-    // file runs the very bootstrap rendered here.
-    let path = if opts.bootstrap == DEMO_BOOTSTRAP {
-        repo_root().join("envoy/envoy.yaml")
-    } else {
-        repo_root().join(opts.bootstrap)
-    };
-    let mut yaml =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let yaml = std::fs::read_to_string(repo_root().join("envoy/envoy.yaml"))
+        .expect("read envoy/envoy.yaml");
+    rewire(yaml, mocks, opts, true)
+}
+
+/// Another shipped bootstrap (e.g. `envoy/envoy-jwt.yaml`) re-pointed the same way; it keeps its
+/// own plugin configuration (change it with `patches`). Run it with `bootstrap: Some(..)`.
+pub fn render_shipped_bootstrap(mocks: &Mocks, opts: &EnvoyOptions, file: &str) -> String {
+    let yaml = std::fs::read_to_string(repo_root().join(file))
+        .unwrap_or_else(|e| panic!("read {file}: {e}"));
+    rewire(yaml, mocks, opts, false)
+}
+
+fn rewire(mut yaml: String, mocks: &Mocks, opts: &EnvoyOptions, demo_plugin: bool) -> String {
     let replace = |yaml: &mut String, from: &str, to: &str| {
         assert!(yaml.contains(from), "bootstrap has no {from:?}");
         *yaml = yaml.replace(from, to);
@@ -114,7 +145,7 @@ pub fn render_bootstrap(mocks: &Mocks, opts: &EnvoyOptions) -> String {
         "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm",
         &format!("filename: {}", wasm_path().display()),
     );
-    if opts.bootstrap == DEMO_BOOTSTRAP {
+    if demo_plugin {
         replace(&mut yaml, DEMO_PLUGIN_CONFIG, &opts.plugin_config);
     }
     for (from, to) in &opts.patches {
@@ -146,19 +177,27 @@ impl Envoy {
     pub fn try_start(mocks: &Mocks, opts: &EnvoyOptions) -> Result<Envoy, (String, String)> {
         let dir = tempdir();
         let config = dir.join("envoy.yaml");
-        std::fs::write(&config, render_bootstrap(mocks, opts)).expect("write bootstrap");
+        let yaml = match &opts.bootstrap {
+            Some(yaml) => yaml.clone(),
+            None => render_bootstrap(mocks, opts),
+        };
+        std::fs::write(&config, yaml).expect("write bootstrap");
         let log_path = dir.join("envoy.log");
         let admin_path = dir.join("admin.txt");
         let mut cmd = Command::new(envoy_bin());
         cmd.arg("-c")
             .arg(&config)
-            .args([
-                "--concurrency",
-                &opts.concurrency.to_string(),
-                "--disable-hot-restart",
-                "--log-level",
-                opts.log_level,
-            ])
+            .args(["--concurrency", &opts.concurrency.to_string()])
+            .args(match opts.hot_restart {
+                Some(h) => vec![
+                    "--base-id".to_owned(),
+                    h.base_id.to_string(),
+                    "--restart-epoch".to_owned(),
+                    h.epoch.to_string(),
+                ],
+                None => vec!["--disable-hot-restart".to_owned()],
+            })
+            .args(["--log-level", opts.log_level])
             .args(&opts.extra_args)
             .arg("--admin-address-path")
             .arg(&admin_path)
@@ -239,6 +278,32 @@ impl Envoy {
 
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident set size of the Envoy process, in KiB (`VmRSS` of /proc/<pid>/status).
+    pub fn rss_kib(&self) -> u64 {
+        read_file(Path::new(&format!("/proc/{}/status", self.pid())))
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until `name` (see [`Envoy::stat`]) is at least `at_least`, at most `secs`; its
+    /// last value.
+    pub fn wait_stat(&self, name: &str, at_least: u64, secs: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.stat(name);
+            if v >= at_least || Instant::now() >= deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Value of a counter or gauge from `/stats`, 0 when absent.
