@@ -391,6 +391,11 @@ fn soak_with_faults() {
     let url = envoy.url(ENRICH_PATH);
     let pid = envoy.pid();
     let load_start = loadavg();
+    let started_utc = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M:%S"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
     let started = Instant::now();
     let run_for = Duration::from_secs(secs);
 
@@ -520,6 +525,15 @@ a burst job is 4 requests for one customer at once), \
 fault phases of {phase_secs} s cycling profile -> orders -> CRM through {:?}.\n\n",
         elapsed.as_secs(),
         PHASES
+    ));
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    md.push_str(&format!(
+        "Run: started {started_utc} UTC, {} s, commit {commit}.\n\n",
+        elapsed.as_secs()
     ));
     md.push_str(&format!(
         "Machine: {} cores, load average {load_start} at the start and {} at the end (shared with other \
