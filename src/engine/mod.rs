@@ -509,6 +509,3 @@ impl Engine {
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod local_reply_tests;

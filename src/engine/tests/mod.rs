@@ -5,6 +5,7 @@ mod sim;
 
 mod admission;
 mod answers;
+mod local_reply;
 mod retry_deadline;
 mod sharing_cache;
 mod token;
