@@ -10,6 +10,11 @@
 //! `upstream request timeout`, `no healthy upstream`), and its response flags (UF, UC, UT, UO,
 //! UH, ...) are not visible to a callout, so the status and the start of the body are what is
 //! checked here. The README's troubleshooting table lists the same prefixes.
+//!
+//! Seen in Envoy 1.40 (tests/e2e_unreachable.rs): a local reply to a callout carries only
+//! `content-type: text/plain` and `content-length` (plus `x-envoy-overloaded: true` for an
+//! overflow), while every answer that came from the service carries `date` and
+//! `x-envoy-upstream-service-time`, which this Envoy's router adds. No header names the flag.
 
 /// Which of Envoy's local replies a callout got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
