@@ -15,6 +15,9 @@ pub struct ServiceState {
     pub faults: FaultPlan,
     /// Latency added before every answer, faulted or not.
     pub delay_ms: AtomicU64,
+    /// More latency for requests whose path and query contain the text: one customer slow while
+    /// the others are not.
+    pub path_delays: Mutex<Vec<(String, u64)>>,
     /// When set, new connections are served over TLS with this configuration.
     pub tls: Mutex<Option<Arc<tokio_rustls::rustls::ServerConfig>>>,
     /// TLS handshakes that completed (a refused certificate never completes one).
@@ -27,6 +30,7 @@ impl ServiceState {
             log: RequestLog::new(),
             faults: FaultPlan::default(),
             delay_ms: AtomicU64::new(delay_ms),
+            path_delays: Mutex::new(Vec::new()),
             tls: Mutex::new(None),
             tls_handshakes: AtomicU64::new(0),
         }
