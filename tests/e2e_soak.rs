@@ -341,15 +341,6 @@ fn fault_script(mocks: &Mocks, phase_len: Duration, stop: &AtomicBool) -> (u64, 
     (revocations, log)
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -389,7 +380,6 @@ fn soak_with_faults() {
         },
     );
     let url = envoy.url(ENRICH_PATH);
-    let pid = envoy.pid();
     let load_start = loadavg();
     let started_utc = std::process::Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M:%S"])
@@ -402,7 +392,7 @@ fn soak_with_faults() {
     let tally = Arc::new(Mutex::new(Tally::default()));
     let sent = AtomicU64::new(0);
     let stop_faults = AtomicBool::new(false);
-    let mut rss: Vec<(u64, u64)> = vec![(0, rss_kib(pid))];
+    let mut rss: Vec<(u64, u64)> = vec![(0, envoy.rss_kib())];
 
     let (revocations, phases) = std::thread::scope(|scope| {
         let faults =
@@ -461,7 +451,7 @@ fn soak_with_faults() {
                 std::thread::sleep(wait);
             }
             if started.elapsed() >= next_rss {
-                rss.push((next_rss.as_secs(), rss_kib(pid)));
+                rss.push((next_rss.as_secs(), envoy.rss_kib()));
                 next_rss += Duration::from_secs(30);
             }
             if last_progress.elapsed() >= Duration::from_secs(60) {
@@ -484,7 +474,7 @@ fn soak_with_faults() {
     if rss.last().is_some_and(|(t, _)| *t == elapsed.as_secs()) {
         rss.pop();
     }
-    rss.push((elapsed.as_secs(), rss_kib(pid)));
+    rss.push((elapsed.as_secs(), envoy.rss_kib()));
 
     // Quiet: every service healthy again; the filter serves normally.
     let r = enrich(&agent(), &envoy, ELENA);

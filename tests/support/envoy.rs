@@ -262,11 +262,6 @@ impl Envoy {
         }
     }
 
-    /// The Envoy process id (the soak reads its RSS from /proc).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
