@@ -12,6 +12,7 @@ pub mod backoff;
 pub mod cache;
 pub mod call;
 pub mod config;
+pub mod copilot;
 pub mod encode;
 pub mod engine;
 pub mod error;
