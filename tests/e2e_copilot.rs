@@ -36,7 +36,9 @@ fn check_card(name: &str, answer: &str, expect: &[&str]) -> serde_json::Value {
     for e in expect {
         cmd.arg("--expect").arg(e);
     }
-    let out = cmd.output().expect("node runs (scripts/install-tools.sh copilot)");
+    let out = cmd
+        .output()
+        .expect("node runs (scripts/install-tools.sh copilot)");
     let _ = std::fs::remove_file(&file);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -152,12 +154,20 @@ fn hostile_upstream_text_stays_text_and_failures_are_said() {
     assert_eq!(r.json()["identity"]["Name"], hostile_name);
 
     let unavailable = "Unavailable: the service did not answer";
-    let mut expect = vec![hostile_name, "# Premium", "- active", "1. 2020", unavailable];
+    let mut expect = vec![
+        hostile_name,
+        "# Premium",
+        "- active",
+        "1. 2020",
+        unavailable,
+    ];
     expect.extend(subjects);
     let summary = check_card("hostile", &r.body, &expect);
     let html = summary["html"].as_str().unwrap();
     // Seen as text, not as markup: no link, image, emphasis or HTML element came from upstream.
-    for tag in ["<a", "<img", "<strong", "<em", "<h1", "<ul", "<ol", "<li", "<b>"] {
+    for tag in [
+        "<a", "<img", "<strong", "<em", "<h1", "<ul", "<ol", "<li", "<b>",
+    ] {
         assert!(!html.contains(tag), "{tag} in the render: {html}");
     }
     assert!(!r.json()["card"].to_string().contains("No orders"));
