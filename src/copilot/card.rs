@@ -104,7 +104,8 @@ pub enum SourceState {
 
 /// What the card is built from: the data after privacy masking.
 pub struct CardInput<'a> {
-    pub profile: Option<&'a BTreeMap<String, &'a RawValue>>,
+    /// The identity rows the profile has values for (the FactSet); `None` without a profile.
+    pub facts: Option<&'a Identity>,
     pub profile_state: SourceState,
     pub orders: &'a [Box<RawValue>],
     pub orders_state: SourceState,
@@ -120,13 +121,13 @@ impl Card {
             size: Some("Medium"),
             ..TextRun::bold(run_text(&labels.customer, max))
         }])];
-        if let Some(profile) = input.profile {
-            let facts: Vec<Fact> = Identity::build(&cfg.rows, profile)
+        if let Some(identity) = input.facts {
+            let facts: Vec<Fact> = identity
                 .rows
-                .into_iter()
+                .iter()
                 .map(|(title, value)| Fact {
-                    title: markdown_text(&title, max),
-                    value: markdown_text(&value, max),
+                    title: markdown_text(title, max),
+                    value: markdown_text(value, max),
                 })
                 .collect();
             if !facts.is_empty() {
@@ -275,13 +276,16 @@ mod tests {
         tickets: &str,
     ) -> Value {
         let raw = profile.map(|p| RawValue::from_string(p.to_owned()).unwrap());
-        let f = raw.as_deref().and_then(fields);
+        let f = raw
+            .as_deref()
+            .and_then(fields)
+            .map(|f| Identity::build(&cfg.rows, &f));
         let orders = raws(orders);
         let tickets = raws(tickets);
         let c = Card::build(
             cfg,
             &CardInput {
-                profile: f.as_ref(),
+                facts: f.as_ref(),
                 profile_state: states[0],
                 orders: &orders,
                 orders_state: states[1],
@@ -358,7 +362,7 @@ mod tests {
         let text = serde_json::to_string(&Card::build(
             &cfg,
             &CardInput {
-                profile: None,
+                facts: None,
                 profile_state: SourceState::Fresh,
                 orders: &[],
                 orders_state: SourceState::Fresh,

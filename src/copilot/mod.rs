@@ -51,15 +51,13 @@ pub fn build(cfg: &CopilotSettings, src: &Sources<'_>) -> Tiles {
             SourceState::Fresh
         }
     };
-    let identity = cfg.identity.then(|| match &profile {
-        Some(p) => Identity::build(&cfg.rows, p),
-        None => Identity::default(),
-    });
+    // Built once: the identity object and the card's FactSet are the same rows.
+    let facts = profile.map(|p| Identity::build(&cfg.rows, &p));
     let card = cfg.card.then(|| {
         Card::build(
             cfg,
             &CardInput {
-                profile: profile.as_ref(),
+                facts: facts.as_ref(),
                 profile_state: state(src.profile.is_some(), "customerProfile"),
                 orders: src.orders.unwrap_or_default(),
                 orders_state: state(src.orders.is_some(), "recentOrders"),
@@ -68,6 +66,7 @@ pub fn build(cfg: &CopilotSettings, src: &Sources<'_>) -> Tiles {
             },
         )
     });
+    let identity = cfg.identity.then(|| facts.unwrap_or_default());
     Tiles { identity, card }
 }
 

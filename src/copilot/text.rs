@@ -35,6 +35,11 @@ pub fn fields(raw: &RawValue) -> Option<BTreeMap<String, &RawValue>> {
 pub fn scalar(raw: Option<&&RawValue>) -> Option<String> {
     let text = raw?.get();
     match text.as_bytes().first()? {
+        // Without a backslash the JSON string is its own text between the quotes: no parse.
+        b'"' if !text.contains('\\') => text
+            .get(1..text.len().saturating_sub(1))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         b'"' => serde_json::from_str::<String>(text)
             .ok()
             .filter(|s| !s.is_empty()),
