@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
+use crate::copilot::{CopilotConfig, CopilotSettings};
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::template::PromptTemplate;
@@ -38,6 +39,8 @@ pub struct PluginConfig {
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
+    /// Agent Copilot tile output (`identity`, `card`); off by default.
+    pub copilot: CopilotConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +162,7 @@ impl Default for PluginConfig {
             services: ServicesConfig::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
+            copilot: CopilotConfig::default(),
         }
     }
 }
@@ -377,6 +381,7 @@ pub struct Settings {
     pub services: ServiceSet,
     pub prompt: PromptSettings,
     pub server_timing: bool,
+    pub copilot: CopilotSettings,
 }
 
 struct ServiceDefaults {
@@ -485,9 +490,21 @@ fn service_settings(
     })
 }
 
+/// The only fields that are lists; their elements are checked like any other object.
+const LIST_FIELDS: [&str; 1] = ["copilot.identityRows"];
+
 /// Where the first JSON array in `value` is, as a dotted field path.
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
+        serde_json::Value::Array(items) if LIST_FIELDS.contains(&path) => {
+            items.iter().enumerate().find_map(|(i, item)| {
+                let path = format!("{path}[{i}]");
+                match item {
+                    serde_json::Value::Array(_) => Some(path),
+                    _ => first_array(item, &path),
+                }
+            })
+        }
         serde_json::Value::Array(_) => Some(if path.is_empty() {
             "(root)".to_owned()
         } else {
@@ -662,6 +679,7 @@ impl Settings {
             WebhookAuth::disabled()
         };
 
+        let copilot = cfg.copilot.validate()?;
         let deadline = cfg.deadline_ms;
         let s = cfg.services;
         let services = ServiceSet {
@@ -705,6 +723,7 @@ impl Settings {
             services,
             prompt,
             server_timing: cfg.server_timing,
+            copilot,
         })
     }
 }

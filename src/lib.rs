@@ -13,6 +13,7 @@ pub mod build_info;
 pub mod cache;
 pub mod call;
 pub mod config;
+pub mod copilot;
 pub mod encode;
 pub mod engine;
 pub mod error;
