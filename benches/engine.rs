@@ -219,6 +219,15 @@ fn parts(c: &mut Criterion) {
     c.bench_function("aggregate/answer_json", |b| {
         b.iter(|| black_box(&gathered).answer_json(&settings.prompt));
     });
+    // The same answer with the Agent Copilot identity and card (what the demo sends).
+    let copilot = cognigy_enrich::copilot::CopilotSettings {
+        identity: true,
+        card: true,
+        ..Default::default()
+    };
+    c.bench_function("aggregate/answer_json_with_tiles", |b| {
+        b.iter(|| black_box(&gathered).answer_json_with(&settings.prompt, Some(&copilot)));
+    });
     c.bench_function("payload/customer_pattern_is_match", |b| {
         b.iter(|| settings.customer_pattern.is_match(black_box("CUST-992847")));
     });

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::config::PromptSettings;
+use crate::copilot::{self, Card, CopilotSettings, Identity};
 use crate::service::{Listing, Profile, Service};
 use crate::template::Field;
 
@@ -31,6 +32,10 @@ struct Answer<'a> {
     degraded: &'a [&'static str],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     stale: &'a [&'static str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<&'a Identity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card: Option<&'a Card>,
 }
 
 const EMPTY_OBJECT: &str = "{}";
@@ -127,9 +132,30 @@ impl Gathered<'_> {
     /// The 200 body. `degraded` is present only when something is missing, so a full answer has
     /// exactly the four keys.
     pub fn answer_json(&self, cfg: &PromptSettings) -> Result<String, serde_json::Error> {
+        self.answer_json_with(cfg, None)
+    }
+
+    /// The 200 body, with the Agent Copilot `identity` and `card` that `copilot` turns on.
+    pub fn answer_json_with(
+        &self,
+        cfg: &PromptSettings,
+        copilot: Option<&CopilotSettings>,
+    ) -> Result<String, serde_json::Error> {
         let empty: Box<RawValue> = RawValue::from_string(EMPTY_OBJECT.to_owned())?;
         let prompt = self.prompt(cfg);
         let degraded = self.degraded();
+        let tiles = copilot.map(|c| {
+            copilot::build(
+                c,
+                &copilot::Sources {
+                    profile: self.profile.map(|p| &*p.raw),
+                    orders: self.orders.map(|l| l.items.as_slice()),
+                    tickets: self.tickets.map(|l| l.items.as_slice()),
+                    stale: &self.stale,
+                },
+            )
+        });
+        let tiles = tiles.unwrap_or_default();
         serde_json::to_string(&Answer {
             customer_profile: self.profile.map_or(&*empty, |p| &*p.raw),
             recent_orders: self.orders.map_or(&[][..], |l| &l.items),
@@ -137,6 +163,8 @@ impl Gathered<'_> {
             enriched_prompt_context: &prompt,
             degraded: &degraded,
             stale: &self.stale,
+            identity: tiles.identity.as_ref(),
+            card: tiles.card.as_ref(),
         })
     }
 }

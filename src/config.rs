@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::{parse_basic_list, BasicListError, Scheme, WebhookAuth, DEFAULT_SCHEMES};
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
+use crate::copilot::{CopilotConfig, CopilotSettings};
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::template::PromptTemplate;
@@ -48,6 +49,8 @@ pub struct PluginConfig {
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
+    /// Agent Copilot tile output (`identity`, `card`); off by default.
+    pub copilot: CopilotConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -189,6 +192,7 @@ impl Default for PluginConfig {
             services: ServicesConfig::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
+            copilot: CopilotConfig::default(),
         }
     }
 }
@@ -417,6 +421,7 @@ pub struct Settings {
     pub services: ServiceSet,
     pub prompt: PromptSettings,
     pub server_timing: bool,
+    pub copilot: CopilotSettings,
 }
 
 struct ServiceDefaults {
@@ -525,13 +530,21 @@ fn service_settings(
     })
 }
 
-/// The only fields of this configuration that are lists.
-const LIST_FIELDS: [&str; 1] = ["auth.schemes"];
+/// The only fields that are lists; their elements are checked like any other object.
+const LIST_FIELDS: [&str; 2] = ["auth.schemes", "copilot.identityRows"];
 
 /// Where the first JSON array in `value` is, as a dotted field path.
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
-        serde_json::Value::Array(_) if LIST_FIELDS.contains(&path) => None,
+        serde_json::Value::Array(items) if LIST_FIELDS.contains(&path) => {
+            items.iter().enumerate().find_map(|(i, item)| {
+                let path = format!("{path}[{i}]");
+                match item {
+                    serde_json::Value::Array(_) => Some(path),
+                    _ => first_array(item, &path),
+                }
+            })
+        }
         serde_json::Value::Array(_) => Some(if path.is_empty() {
             "(root)".to_owned()
         } else {
@@ -759,6 +772,7 @@ impl Settings {
         }
         let auth = caller_auth(&cfg.auth, env)?;
 
+        let copilot = cfg.copilot.validate()?;
         let deadline = cfg.deadline_ms;
         let s = cfg.services;
         let services = ServiceSet {
@@ -805,6 +819,7 @@ impl Settings {
             services,
             prompt,
             server_timing: cfg.server_timing,
+            copilot,
         })
     }
 }

@@ -7,6 +7,7 @@
 
 use cognigy_enrich::aggregate::{clean, Gathered};
 use cognigy_enrich::config::PromptSettings;
+use cognigy_enrich::copilot::CopilotSettings;
 use cognigy_enrich::service::{parse_reply, Listing, Profile, Service, ServiceData};
 use cognigy_enrich::template::PromptTemplate;
 use cognigy_enrich_fuzz::{array_len, json_object, string_member, Bytes};
@@ -164,4 +165,43 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(v.contains_key("stale"), !stale.is_empty());
     let optional = usize::from(!degraded.is_empty()) + usize::from(!stale.is_empty());
     assert_eq!(v.len(), 4 + optional);
+
+    // The same answer with the Agent Copilot tiles on: `identity` rows only of configured labels,
+    // and a 1.5 card whose text never has `{{` or `${` side by side (the card's functions,
+    // templating, CognigyScript) whatever upstream sent.
+    let copilot = CopilotSettings {
+        identity: true,
+        card: true,
+        max_card_items: 1 + usize::from(b.u8() % 10),
+        ..CopilotSettings::default()
+    };
+    let with_tiles = match gathered.answer_json_with(&cfg, Some(&copilot)) {
+        Ok(answer) => answer,
+        Err(e) => panic!("answer with tiles not serialisable: {e}"),
+    };
+    let t: serde_json::Value = match serde_json::from_str(&with_tiles) {
+        Ok(t) => t,
+        Err(e) => panic!("answer with tiles not JSON: {e}"),
+    };
+    let Some(identity) = t.get("identity").and_then(|i| i.as_object()) else {
+        panic!("no identity object: {with_tiles}");
+    };
+    assert!(identity
+        .keys()
+        .all(|k| copilot.rows.iter().any(|r| &r.label == k)));
+    let card = &t["card"];
+    assert_eq!(card["version"], "1.5");
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut texts = Vec::new();
+    strings(card, &mut texts);
+    for text in texts {
+        assert!(!text.contains("{{") && !text.contains("${"), "{text:?}");
+    }
 });

@@ -342,7 +342,7 @@ impl Engine {
         };
         let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
         let answer = gathered
-            .answer_json(&self.settings.prompt)
+            .answer_json_with(&self.settings.prompt, Some(&self.settings.copilot))
             .map_err(|_| EnrichError::Internal);
         let result = answer.map(|body| (body, degraded));
         self.finish(ctx, result, now)

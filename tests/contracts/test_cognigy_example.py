@@ -37,3 +37,14 @@ def test_node_sends_json_to_the_enrich_path_with_a_token():
     assert "X-API-Key" in NODE["authorization"]["type"]
     assert NODE["async"] is False
     assert "/api/v1/agent-assist/enrich" in SPEC["paths"]
+
+
+def test_copilot_tile_example_binds_the_default_identity_rows_and_the_card():
+    tiles = json.loads((ROOT / "examples/cognigy/copilot-tiles.json").read_text())
+    schema = json.loads((ROOT / "schema/plugin-config.schema.json").read_text())
+    rows = schema["properties"]["copilot"]["properties"]["identityRows"]["default"]
+    store = NODE["contextStore"]
+    bound = [(r["key"], r["value"]) for r in tiles["identityTile"]["customerData"]]
+    assert bound == [(r["label"], f"{{{{context.{store}.identity['{r['label']}']}}}}") for r in rows]
+    assert tiles["adaptiveCardTile"]["adaptiveCardJson"] == f"{{{{context.{store}.card}}}}"
+    assert f"context.{store}.card" in tiles["codeNodeAlternative"]["code"]

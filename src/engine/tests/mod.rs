@@ -6,6 +6,7 @@ mod sim;
 mod admission;
 mod answers;
 mod credentials;
+mod local_reply;
 mod retry_deadline;
 mod sharing_cache;
 mod token;
