@@ -1243,3 +1243,5 @@ fn waiting_for_another_workers_renewal_polls_instead_of_spinning() {
     assert!(b.to("token_service").is_empty(), "b does not");
     assert_eq!(b.engine.next_wake(b.now), Some(b.now + 10));
 }
+
+mod answers;
