@@ -9,6 +9,8 @@
 )]
 
 pub mod envoy;
+pub mod production;
+pub mod trap;
 
 pub use envoy::{Envoy, EnvoyOptions};
 #[allow(unused_imports)]
