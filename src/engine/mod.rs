@@ -9,7 +9,6 @@ use std::rc::Rc;
 
 use log::{debug, info, warn};
 
-use crate::aggregate::Gathered;
 use crate::answer::{self, AnswerError};
 use crate::auth::AuthFailure;
 use crate::cache;
@@ -293,31 +292,7 @@ impl Engine {
         if !Service::ALL.iter().all(|s| request.slots.get(*s).is_done()) {
             return Vec::new();
         }
-        let data = |s: Service| match &request.slots.get(s).state {
-            SlotState::Done(Ok(d)) => Some(d),
-            _ => None,
-        };
-        let gathered = Gathered {
-            profile: match data(Service::Profile) {
-                Some(ServiceData::Profile(p)) => Some(p),
-                _ => None,
-            },
-            orders: match data(Service::Orders) {
-                Some(ServiceData::Orders(l)) => Some(l),
-                _ => None,
-            },
-            tickets: match data(Service::Tickets) {
-                Some(ServiceData::Tickets(l)) => Some(l),
-                _ => None,
-            },
-            intent: &request.intent,
-            customer_number: &request.customer_number,
-            stale: Service::ALL
-                .into_iter()
-                .filter(|s| request.slots.get(*s).stale)
-                .map(Service::answer_key)
-                .collect(),
-        };
+        let gathered = request.gathered();
         let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
         let written = answer::write(
             &gathered,
