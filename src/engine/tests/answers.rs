@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::answer::mode::STATUS_HEADER;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn header<'a>(r: &'a Reply, name: &str) -> Option<&'a str> {
     r.headers
