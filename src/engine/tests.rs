@@ -1244,4 +1244,4 @@ fn waiting_for_another_workers_renewal_polls_instead_of_spinning() {
     assert_eq!(b.engine.next_wake(b.now), Some(b.now + 10));
 }
 
-mod answers;
+mod answer_modes;
