@@ -1,7 +1,8 @@
 //! The engine's answers under `answerMode`, `answer.maxBytes` and `fields`.
 
-use super::*;
+use super::sim::*;
 use crate::answer::mode::STATUS_HEADER;
+use crate::error::Reply;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
