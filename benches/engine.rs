@@ -233,5 +233,42 @@ fn parts(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, engine, parts);
+/// The answer pipeline on a large answer: a profile and 50 orders of 5 kB, cut to the default
+/// `answer.maxBytes`, with and without a `fields` allow-list on the orders.
+fn answer_cap(c: &mut Criterion) {
+    use cognigy_enrich::answer::{self, AnswerSettings, FieldList};
+    let orders: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                r#"{{"orderNumber":"ORD-{i:02}","status":"shipped","note":"{}"}}"#,
+                "n".repeat(4950)
+            )
+        })
+        .collect();
+    let body = format!(r#"{{"items":[{}]}}"#, orders.join(","));
+    let (Ok(ServiceData::Profile(p)), Ok(ServiceData::Orders(o))) = (
+        parse_reply(Service::Profile, PROFILE.as_bytes(), 1 << 20, 50),
+        parse_reply(Service::Orders, body.as_bytes(), 1 << 20, 50),
+    ) else {
+        eprintln!("bench bodies refused");
+        return;
+    };
+    let gathered = Gathered {
+        profile: Some(&p),
+        orders: Some(&o),
+        ..Gathered::default()
+    };
+    let prompt = cognigy_enrich::config::PromptSettings::default();
+    let capped = AnswerSettings::default();
+    c.bench_function("answer/write_50x5kb_capped", |b| {
+        b.iter(|| answer::write(black_box(&gathered), &prompt, &capped, None, ""));
+    });
+    let mut with_fields = AnswerSettings::default();
+    with_fields.fields.orders = FieldList::new(vec!["orderNumber".into(), "status".into()]).ok();
+    c.bench_function("answer/write_50x5kb_fields", |b| {
+        b.iter(|| answer::write(black_box(&gathered), &prompt, &with_fields, None, ""));
+    });
+}
+
+criterion_group!(benches, engine, parts, answer_cap);
 criterion_main!(benches);

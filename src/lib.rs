@@ -7,6 +7,7 @@
 //! calls.
 
 pub mod aggregate;
+pub mod answer;
 pub mod auth;
 pub mod backoff;
 pub mod build_info;
