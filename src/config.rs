@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
+use crate::privacy::{PrivacyConfig, PrivacySettings};
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::template::PromptTemplate;
@@ -38,6 +39,8 @@ pub struct PluginConfig {
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
+    /// What is dropped and masked before anything is built from the services' data.
+    pub privacy: PrivacyConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +162,7 @@ impl Default for PluginConfig {
             services: ServicesConfig::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
+            privacy: PrivacyConfig::default(),
         }
     }
 }
@@ -377,6 +381,7 @@ pub struct Settings {
     pub services: ServiceSet,
     pub prompt: PromptSettings,
     pub server_timing: bool,
+    pub privacy: PrivacySettings,
 }
 
 struct ServiceDefaults {
@@ -485,9 +490,13 @@ fn service_settings(
     })
 }
 
+/// The fields that are lists (of keys); every other array is refused.
+const LIST_FIELDS: &[&str] = &["privacy.dropFields", "privacy.maskFields"];
+
 /// Where the first JSON array in `value` is, as a dotted field path.
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
+        serde_json::Value::Array(_) if LIST_FIELDS.contains(&path) => None,
         serde_json::Value::Array(_) => Some(if path.is_empty() {
             "(root)".to_owned()
         } else {
@@ -518,7 +527,8 @@ impl Settings {
             bytes
         };
         // serde reads a JSON array into a struct by position ({"limits": [4096, 8]}); no field
-        // of this configuration is a list, so any array is refused before that can happen.
+        // of this configuration is a list but the LIST_FIELDS, so any other array is refused
+        // before that can happen.
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
             if let Some(field) = first_array(&value, "") {
                 return Err(refuse(field, "invalid type: sequence, expected a map"));
@@ -629,6 +639,8 @@ impl Settings {
             template,
         };
 
+        let privacy = cfg.privacy.validate()?;
+
         let client_id = env(ENV_CLIENT_ID)
             .map(|v| v.trim().to_owned())
             .unwrap_or_default();
@@ -705,6 +717,7 @@ impl Settings {
             services,
             prompt,
             server_timing: cfg.server_timing,
+            privacy,
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod httpdate;
 pub mod json_depth;
 pub mod metrics;
 pub mod payload;
+pub mod privacy;
 pub mod request;
 pub mod secret;
 pub mod service;

@@ -296,6 +296,11 @@ impl Engine {
             SlotState::Done(Ok(d)) => Some(d),
             _ => None,
         };
+        // Privacy: drop and mask before the prompt or any answer is built from the data.
+        let Ok(redacted) = self.settings.privacy.redact_all(Service::ALL.map(data)) else {
+            return self.finish(ctx, Err(EnrichError::Internal), now);
+        };
+        let data = |s: Service| redacted.get(s.index()).and_then(Option::as_deref);
         let gathered = Gathered {
             profile: match data(Service::Profile) {
                 Some(ServiceData::Profile(p)) => Some(p),
@@ -316,6 +321,7 @@ impl Engine {
                 .filter(|s| request.slots.get(*s).stale)
                 .map(Service::answer_key)
                 .collect(),
+            mask_patterns: self.settings.privacy.mask_patterns,
         };
         let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
         let answer = gathered
