@@ -107,7 +107,9 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn validate(json: &str) -> Result<PrivacySettings, ConfigError> {
-        serde_json::from_str::<PrivacyConfig>(json).unwrap().validate()
+        serde_json::from_str::<PrivacyConfig>(json)
+            .unwrap()
+            .validate()
     }
 
     #[test]
@@ -129,7 +131,10 @@ mod tests {
         assert_eq!(e.field, "privacy.dropFields[1]");
         let e = validate(r#"{"dropFields": ["Ssn", "sSN"]}"#).unwrap_err();
         assert_eq!(e.field, "privacy.dropFields[1]");
-        assert!(e.reason.contains("duplicate of privacy.dropFields[0]"), "{e}");
+        assert!(
+            e.reason.contains("duplicate of privacy.dropFields[0]"),
+            "{e}"
+        );
         let many: Vec<String> = (0..=MAX_KEYS).map(|i| format!("k{i}")).collect();
         let e = validate(&serde_json::json!({ "maskFields": many }).to_string()).unwrap_err();
         assert_eq!(e.field, "privacy.maskFields");

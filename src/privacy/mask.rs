@@ -156,7 +156,14 @@ mod tests {
 
     #[test]
     fn phone_keys() {
-        for k in ["phone", "mobilephone", "fax", "tel", "phonenumber", "mobile"] {
+        for k in [
+            "phone",
+            "mobilephone",
+            "fax",
+            "tel",
+            "phonenumber",
+            "mobile",
+        ] {
             assert!(is_phone_key(k), "{k}");
         }
         assert!(!is_phone_key("hotel"));

@@ -104,9 +104,12 @@ fn digit_groups(chars: &[char]) -> Vec<(usize, usize)> {
     groups
 }
 
-/// Masks every card number: 12-19 ASCII digits, whole groups joined by single spaces or dashes,
-/// no letter or digit on either side, Luhn-valid. From each group the longest such number that
-/// starts there is taken, so "Order 12 4111 1111 1111 1111" still finds the card after "12".
+/// Masks every card number: 12-19 ASCII digits, in groups joined by single spaces or dashes,
+/// no letter or digit on either side, Luhn-valid. The unit is the whole run of joined groups,
+/// as written: a run that fails the check stays untouched, so a 16-digit order number is never
+/// partly masked because some of its groups happen to pass. A run longer than 19 digits cannot
+/// be one card; within it, the longest valid number from each group on is masked (two cards
+/// written one after the other).
 fn mask_cards(chars: &mut [char]) -> bool {
     let groups = digit_groups(chars);
     let mut changed = false;
@@ -122,36 +125,50 @@ fn mask_cards(chars: &mut [char]) -> bool {
             chain_end += 1;
         }
         let chain = groups.get(chain_start..chain_end).unwrap_or_default();
+        chain_start = chain_end;
+        let total: usize = chain.iter().map(|(s, e)| e - s).sum();
+        if total <= 19 {
+            if let (Some(&(start, _)), Some(&(_, end))) = (chain.first(), chain.last()) {
+                changed |= total >= 12 && mask_card_at(chars, start, end);
+            }
+            continue;
+        }
         let mut i = 0;
         while let Some(&(start, _)) = chain.get(i) {
             let mut best = None;
-            if bounded_left(chars, start) {
-                let mut digits = 0;
-                for (j, &(s, e)) in chain.iter().enumerate().skip(i) {
-                    digits += e - s;
-                    if digits > 19 {
-                        break;
-                    }
-                    let span = chars.get(start..e).unwrap_or_default();
-                    if digits >= 12 && bounded_right(chars, e) && luhn_valid(span.iter().copied())
-                    {
-                        best = Some((j, e));
-                    }
+            let mut digits = 0;
+            for (j, &(s, e)) in chain.iter().enumerate().skip(i) {
+                digits += e - s;
+                if digits > 19 {
+                    break;
+                }
+                if digits >= 12 && is_card_at(chars, start, e) {
+                    best = Some((j, e));
                 }
             }
             match best {
                 Some((j, end)) => {
-                    if let Some(span) = chars.get_mut(start..end) {
-                        changed |= mask::card_in_place(span);
-                    }
+                    changed |= mask_card_at(chars, start, end);
                     i = j + 1;
                 }
                 None => i += 1,
             }
         }
-        chain_start = chain_end;
     }
     changed
+}
+
+fn is_card_at(chars: &[char], start: usize, end: usize) -> bool {
+    bounded_left(chars, start)
+        && bounded_right(chars, end)
+        && chars
+            .get(start..end)
+            .is_some_and(|span| luhn_valid(span.iter().copied()))
+}
+
+/// Masks `chars[start..end]` as a card if it is one.
+fn mask_card_at(chars: &mut [char], start: usize, end: usize) -> bool {
+    is_card_at(chars, start, end) && chars.get_mut(start..end).is_some_and(mask::card_in_place)
 }
 
 // ---- IBANs ----------------------------------------------------------------------------------
@@ -443,10 +460,14 @@ mod tests {
         assert_eq!(mask_text("X4111111111111111"), None);
         assert_eq!(mask_text("4111111111111111a"), None);
         assert_eq!(mask_text("4111  1111  1111  1111"), None);
-        // A number before the card does not hide it.
+        // The run as written is the unit: 18 digits failing the check stay, even though the
+        // last 16 would pass; "5678 9012 3456" passes, but "1234 5678 9012 3456" does not.
+        assert_eq!(mask_text("Order 12 4111 1111 1111 1111"), None);
+        assert_eq!(mask_text("Order 1234 5678 9012 3456"), None);
+        // Longer than any card: the cards within it.
         assert_eq!(
-            m("Order 12 4111 1111 1111 1111"),
-            "Order 12 **** **** **** 1111"
+            m("4111 1111 1111 1111 5500 0055 5555 5559"),
+            "**** **** **** 1111 **** **** **** 5559"
         );
         // 12 and 19 digits.
         assert_eq!(m("100000000008"), "********0008");
@@ -468,7 +489,10 @@ mod tests {
             "IBAN **** **** **** **** **30 00."
         );
         assert_eq!(m("GB29NWBK60161331926819"), "******************6819");
-        assert_eq!(m("fr1420041010050500013m02606"), "***********************2606");
+        assert_eq!(
+            m("fr1420041010050500013m02606"),
+            "***********************2606"
+        );
         assert_eq!(m("NO9386011117947"), "***********7947");
         // Wrong check digits, wrong length, unknown country: untouched.
         assert_eq!(mask_text("DE88 3704 0044 0532 0130 00"), None);
