@@ -109,11 +109,14 @@ pub fn value(text: &str, phone_key: bool) -> String {
             .iter()
             .all(|c| c.is_ascii_digit() || *c == ' ' || *c == '-')
         && scan::luhn_valid(chars.iter().copied());
-    if is_iban {
+    // A key named like a phone decides first: a phone number can pass the Luhn check.
+    if phone_key && digits > 2 {
+        digits_in_place(&mut chars, 2);
+    } else if is_iban {
         iban_in_place(&mut chars);
     } else if is_card {
         card_in_place(&mut chars);
-    } else if (phone_key || looks_like_phone(&chars)) && digits > 2 {
+    } else if looks_like_phone(&chars) && digits > 2 {
         digits_in_place(&mut chars, 2);
     } else {
         other(&mut chars);
@@ -133,6 +136,8 @@ mod tests {
         assert_eq!(value("+49 30 5550 1234", true), "+** ** **** **34");
         assert_eq!(value("+49 30 5550 1234", false), "+** ** **** **34");
         assert_eq!(value("4111 1111 1111 1111", false), "**** **** **** 1111");
+        // Under a phone key the phone mask wins, even for a Luhn-valid number.
+        assert_eq!(value("4111111111111111", true), "**************11");
         assert_eq!(
             value("DE89 3704 0044 0532 0130 00", false),
             "**** **** **** **** **30 00"
