@@ -135,14 +135,16 @@ fn configured_rules_drop_and_mask_and_the_prompt_follows() {
         body(&json!({"tickets": [{"ticketId": "T1", "subject": "card 4111 1111 1111 1111", "priority": "Low"}]})),
     );
     let r = enrich(&agent, &envoy, ELENA);
-    assert_eq!(r.json()["openTickets"][0]["subject"], "card 4111 1111 1111 1111");
+    assert_eq!(
+        r.json()["openTickets"][0]["subject"],
+        "card 4111 1111 1111 1111"
+    );
 }
 
 #[test]
 fn masking_off_gives_the_records_as_they_are() {
-    let (_mocks, envoy) = stack(
-        r#"{"deadlineMs": 4500, "privacy": {"maskFields": [], "maskPatterns": false}}"#,
-    );
+    let (_mocks, envoy) =
+        stack(r#"{"deadlineMs": 4500, "privacy": {"maskFields": [], "maskPatterns": false}}"#);
     let r = enrich(&agent(), &envoy, ELENA);
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json(), elena_unmasked());
