@@ -77,6 +77,15 @@ pub fn redact(
     Ok(Some(RawValue::from_string(out)?))
 }
 
+/// A JSON string's text: borrowed when it has no escape (valid JSON holds no raw control
+/// character, so the text between the quotes is the value), decoded otherwise.
+fn unescape(text: &str) -> Result<std::borrow::Cow<'_, str>, RedactError> {
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if !inner.contains('\\') => Ok(inner.into()),
+        _ => Ok(serde_json::from_str::<String>(text)?.into()),
+    }
+}
+
 fn lowercase(key: &str) -> std::borrow::Cow<'_, str> {
     if key.chars().any(char::is_uppercase) {
         key.to_lowercase().into()
@@ -155,13 +164,10 @@ fn walk(
         Some(b'"') => {
             let masked = match mode {
                 Mode::Masked { phone_key } => {
-                    let s: String = serde_json::from_str(text)?;
+                    let s = unescape(text)?;
                     Some(mask::value(&s, phone_key)).filter(|m| *m != s)
                 }
-                Mode::Scan if rules.mask_patterns => {
-                    let s: String = serde_json::from_str(text)?;
-                    scan::mask_text(&s)
-                }
+                Mode::Scan if rules.mask_patterns => scan::mask_text(&unescape(text)?),
                 Mode::Scan => None,
             };
             match masked {

@@ -73,20 +73,24 @@ impl PrivacySettings {
     }
 
     fn listing(&self, service: Service, l: &Listing) -> Result<Option<Listing>, RedactError> {
-        let mut items = Vec::with_capacity(l.items.len());
-        let mut changed = false;
-        for item in &l.items {
-            match apply::redact(item, self)? {
-                Some(r) => {
-                    changed = true;
+        // Copied only from the first item a rule changes on.
+        let mut changed: Option<Vec<Box<serde_json::value::RawValue>>> = None;
+        for (i, item) in l.items.iter().enumerate() {
+            match (apply::redact(item, self)?, &mut changed) {
+                (Some(r), Some(items)) => items.push(r),
+                (Some(r), None) => {
+                    let mut items = Vec::with_capacity(l.items.len());
+                    items.extend(l.items.iter().take(i).cloned());
                     items.push(r);
+                    changed = Some(items);
                 }
-                None => items.push(item.clone()),
+                (None, Some(items)) => items.push(item.clone()),
+                (None, None) => {}
             }
         }
-        if !changed {
+        let Some(items) = changed else {
             return Ok(None);
-        }
+        };
         // The label comes from the first item: parse it as a one-item reply.
         let key = match service {
             Service::Tickets => "tickets",
