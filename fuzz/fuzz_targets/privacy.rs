@@ -39,7 +39,7 @@ fn text(b: &mut Bytes<'_>) -> String {
     let mut s = String::new();
     for _ in 0..(b.u8() % 8) {
         if b.bool() {
-            s.push_str(b.pick(PIECES));
+            s.push_str(*b.pick(PIECES));
         } else {
             s.push_str(&String::from_utf8_lossy(b.take(usize::from(b.u8() % 24))));
         }

@@ -312,7 +312,7 @@ fn mask_ibans(chars: &mut [char]) -> bool {
 /// The end of the IBAN starting at `i`, if one does.
 fn iban_at(chars: &[char], i: usize) -> Option<usize> {
     let (a, b) = (*chars.get(i)?, *chars.get(i + 1)?);
-    if !(a.is_ascii_alphabetic() && b.is_ascii_alphabetic()) || !bounded_left(chars, i) {
+    if !a.is_ascii_alphabetic() || !b.is_ascii_alphabetic() || !bounded_left(chars, i) {
         return None;
     }
     if !(chars.get(i + 2)?.is_ascii_digit() && chars.get(i + 3)?.is_ascii_digit()) {
