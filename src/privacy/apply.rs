@@ -67,14 +67,59 @@ pub fn redact(
     record: &RawValue,
     rules: &PrivacySettings,
 ) -> Result<Option<Box<RawValue>>, RedactError> {
+    // Re-checked as JSON: whatever the walk wrote, nothing invalid leaves.
+    match redact_text(record, rules)? {
+        Some(out) => Ok(Some(RawValue::from_string(out)?)),
+        None => Ok(None),
+    }
+}
+
+/// The JSON text of [`redact`], not yet re-checked: for a caller that parses it anyway.
+pub fn redact_text(
+    record: &RawValue,
+    rules: &PrivacySettings,
+) -> Result<Option<String>, RedactError> {
+    if !could_change(record.get(), rules) {
+        return Ok(None);
+    }
+    redact_walk(record, rules)
+}
+
+/// [`redact_text`] without the look at the bytes first (the fuzz target compares the two).
+pub fn redact_walk(
+    record: &RawValue,
+    rules: &PrivacySettings,
+) -> Result<Option<String>, RedactError> {
     let mut out = String::with_capacity(record.get().len() + 16);
     let mut changed = false;
     walk(record, rules, Mode::Scan, &mut out, &mut changed)?;
-    if !changed {
-        return Ok(None);
+    Ok(changed.then_some(out))
+}
+
+/// Whether any rule could change `json`, from its bytes, without parsing it: most list items
+/// hold no key of the rules and nothing a scanner looks for. Answers `true` whenever it cannot
+/// be sure: with an escape in the text (`\u0040` is an '@'), a rule key that is not ASCII, or a
+/// character outside ASCII that lowercases to ASCII (the Kelvin sign is a `k`).
+pub fn could_change(json: &str, rules: &PrivacySettings) -> bool {
+    let keys = || rules.drop_fields.iter().chain(&rules.mask_fields);
+    if json.contains('\\')
+        || keys().any(|k| !k.is_ascii())
+        || json
+            .chars()
+            .any(|c| !c.is_ascii() && c.to_lowercase().all(|l| l.is_ascii()))
+    {
+        return true;
     }
-    // Re-checked as JSON: whatever the walk wrote, nothing invalid leaves.
-    Ok(Some(RawValue::from_string(out)?))
+    if rules.mask_patterns && scan::might_match(json) {
+        return true;
+    }
+    let bytes = json.as_bytes();
+    keys().any(|k| {
+        let k = k.as_bytes();
+        bytes
+            .windows(k.len() + 2)
+            .any(|w| matches!(w, [b'"', mid @ .., b'"'] if mid.eq_ignore_ascii_case(k)))
+    })
 }
 
 /// A JSON string's text: borrowed when it has no escape (valid JSON holds no raw control
@@ -228,6 +273,33 @@ mod tests {
             ),
             r#"{"Email":"e***@example.com","total":1e400,"contact":{"home":"+** ** *****67","n":"*******"},"note":"card **** **** **** 1111","list":[{},{"phone":"********12"}]}"#
         );
+    }
+
+    #[test]
+    fn the_byte_prefilter_only_skips_what_cannot_change() {
+        let rules = PrivacySettings::default();
+        for json in [
+            r#"{"orderNumber":"ORD-2024-88412","createdAt":"2024-11-02T10:15:00Z"}"#,
+            r#"{"note":"emails are welcome","n":[1,2]}"#,
+        ] {
+            assert!(!could_change(json, &rules), "{json}");
+        }
+        for json in [
+            r#"{"EMAIL":"x"}"#,
+            r#"{"n":"a@b.co"}"#,
+            r#"{"n":"4111 1111 1111 1111"}"#,
+            r#"{"n":"NO9386011117947"}"#,
+            r#"{"em\u0061il":"x"}"#,
+            "{\"\u{212A}\":1}",
+        ] {
+            assert!(could_change(json, &rules), "{json}");
+        }
+        let kelvin = PrivacySettings {
+            drop_fields: vec!["k".into()],
+            mask_fields: Vec::new(),
+            mask_patterns: false,
+        };
+        assert_eq!(run(&kelvin, "{\"\u{212A}\":1,\"j\":2}"), r#"{"j":2}"#);
     }
 
     #[test]

@@ -62,11 +62,12 @@ impl PrivacySettings {
     }
 
     fn profile(&self, p: &Profile) -> Result<Option<Profile>, RedactError> {
-        let Some(raw) = apply::redact(&p.raw, self)? else {
+        let Some(text) = apply::redact_text(&p.raw, self)? else {
             return Ok(None);
         };
-        // Read the prompt's labels again, from the redacted record, the way the reply parser does.
-        match parse_reply(Service::Profile, raw.get().as_bytes(), usize::MAX, 1) {
+        // Checked as JSON and the prompt's labels read again, from the redacted record, the way
+        // the reply parser does.
+        match parse_reply(Service::Profile, text.as_bytes(), usize::MAX, 1) {
             Ok(ServiceData::Profile(p)) => Ok(Some(p)),
             _ => Err(not_a_record()),
         }

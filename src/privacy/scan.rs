@@ -15,13 +15,18 @@ const MAX_ROUNDS: usize = 8;
 /// `text` with every card number, IBAN and e-mail address masked, or `None` when it holds none
 /// (the caller then keeps its original bytes).
 pub fn mask_text(text: &str) -> Option<String> {
-    if !might_match(text) {
+    let need = Needs::of(text);
+    if !(need.email || need.iban || need.card) {
         return None;
     }
     let mut chars: Vec<char> = text.chars().collect();
     let mut changed = false;
     for _ in 0..MAX_ROUNDS {
-        let round = mask_emails(&mut chars) | mask_ibans(&mut chars) | mask_cards(&mut chars);
+        // Masks only ever write `*` (and keep an address's first character and domain), so what
+        // a text cannot hold before the first round it cannot hold after it.
+        let round = (need.email && mask_emails(&mut chars))
+            | (need.iban && mask_ibans(&mut chars))
+            | (need.card && mask_cards(&mut chars));
         if !round {
             return changed.then(|| chars.into_iter().collect());
         }
@@ -38,15 +43,53 @@ pub fn mask_text(text: &str) -> Option<String> {
     Some(chars.into_iter().collect())
 }
 
-/// Cheap test on the bytes: most values (names, statuses, dates) cannot hold any of the shapes.
-fn might_match(text: &str) -> bool {
-    if text.len() < 6 {
-        return false;
+/// Whether a scanner could find anything in `text` (a look at the bytes, no decoding). Also
+/// sound for a whole JSON text without escapes: each of its strings is a piece of it.
+pub fn might_match(text: &str) -> bool {
+    let need = Needs::of(text);
+    need.email || need.iban || need.card
+}
+
+/// Which scanners can find anything, from a look at the bytes: most values (names, statuses,
+/// dates) can hold none of the shapes, and are not decoded at all.
+struct Needs {
+    email: bool,
+    iban: bool,
+    card: bool,
+}
+
+impl Needs {
+    fn of(text: &str) -> Needs {
+        let bytes = text.as_bytes();
+        // The most digits in one run of digit groups joined by single spaces or dashes: a card
+        // needs 12 (a date or a time, "2024-11-02T10:15:00Z", has at most 8).
+        let (mut run, mut longest, mut prev_digit, mut after_sep) = (0usize, 0usize, false, false);
+        for &b in bytes {
+            if b.is_ascii_digit() {
+                if !prev_digit && !after_sep {
+                    run = 0;
+                }
+                run += 1;
+                longest = longest.max(run);
+                prev_digit = true;
+                after_sep = false;
+            } else {
+                after_sep = prev_digit && (b == b' ' || b == b'-');
+                prev_digit = false;
+            }
+        }
+        Needs {
+            email: bytes.contains(&b'@'),
+            // The shortest IBAN (Norway) has 15 characters; every one starts with a country
+            // code and two check digits written together.
+            iban: bytes.len() >= 15
+                && bytes.windows(4).any(|w| {
+                    matches!(w, [a, b, c, d] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic()
+                        && c.is_ascii_digit() && d.is_ascii_digit())
+                }),
+            card: longest >= 12,
+        }
     }
-    let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    // An e-mail needs an '@'; an IBAN at least its two check digits and 15 characters; a card 12
-    // digits.
-    text.contains('@') || digits >= 12 || (digits >= 2 && text.len() >= 15)
 }
 
 fn is_alnum_at(chars: &[char], i: usize) -> bool {
