@@ -46,6 +46,7 @@ validate:
 	scripts/validate-configs.sh
 
 e2e: build
+	scripts/install-tools.sh copilot
 	cargo test --test 'e2e_*'
 
 ## The platform contracts: schema/plugin-config.schema.json against src/config.rs (Rust, no

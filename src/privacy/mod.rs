@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 
+use crate::aggregate::Gathered;
 use crate::service::{parse_reply, Listing, Profile, Service, ServiceData};
 
 pub mod apply;
@@ -104,6 +105,52 @@ impl PrivacySettings {
             _ => return Err(not_a_record()),
         };
         Ok(Some(Listing { items, first_label }))
+    }
+}
+
+/// The services' data after the rules: a record a rule changed, owned; `None` where nothing
+/// changed (the original is used).
+#[derive(Debug, Default)]
+pub struct Redacted {
+    profile: Option<Profile>,
+    orders: Option<Listing>,
+    tickets: Option<Listing>,
+    mask_patterns: bool,
+}
+
+impl PrivacySettings {
+    /// The rules applied to what the services gave; [`Redacted::apply`] makes the `Gathered`
+    /// every later step (prompt, tiles, fields, size cap, write) works from.
+    pub fn redact_gathered(&self, g: &Gathered<'_>) -> Result<Redacted, RedactError> {
+        if self.is_off() {
+            return Ok(Redacted::default());
+        }
+        Ok(Redacted {
+            profile: g.profile.map(|p| self.profile(p)).transpose()?.flatten(),
+            orders: g
+                .orders
+                .map(|l| self.listing(Service::Orders, l))
+                .transpose()?
+                .flatten(),
+            tickets: g
+                .tickets
+                .map(|l| self.listing(Service::Tickets, l))
+                .transpose()?
+                .flatten(),
+            mask_patterns: self.mask_patterns,
+        })
+    }
+}
+
+impl Redacted {
+    pub fn apply<'a>(&'a self, g: Gathered<'a>) -> Gathered<'a> {
+        Gathered {
+            profile: self.profile.as_ref().or(g.profile),
+            orders: self.orders.as_ref().or(g.orders),
+            tickets: self.tickets.as_ref().or(g.tickets),
+            mask_patterns: g.mask_patterns || self.mask_patterns,
+            ..g
+        }
     }
 }
 
