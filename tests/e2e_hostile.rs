@@ -534,6 +534,44 @@ fn logged_traffic(mocks: &Mocks, envoy: &Envoy) -> Vec<Resp> {
     answers
 }
 
+/// What `logged_traffic` gets: each request's id, status and the line the filter logs when it
+/// answers it.
+const LOGGED: [(&str, u16, &str); 7] = [
+    ("log-ok", 200, "[log-ok] enrich ok status=200"),
+    (
+        "log-wrong-token",
+        401,
+        "[log-wrong-token] enrich unauthorized status=401",
+    ),
+    ("log-api-key", 200, "[log-api-key] enrich ok status=200"),
+    (
+        "log-422",
+        422,
+        "[log-422] enrich invalid_payload status=422",
+    ),
+    ("log-revoked", 200, "[log-revoked] enrich ok status=200"),
+    (
+        "log-degraded",
+        200,
+        "[log-degraded] enrich degraded status=200",
+    ),
+    (
+        "log-timeout",
+        504,
+        "[log-timeout] enrich deadline_exceeded status=504",
+    ),
+];
+
+/// Checks every answer of `logged_traffic` and returns the log once it holds each request's own
+/// answer line, so what a test finds absent from it was looked for in the right place.
+fn logged_traffic_log(envoy: &Envoy, answers: &[Resp]) -> String {
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    let expected: Vec<u16> = LOGGED.iter().map(|(_, status, _)| *status).collect();
+    assert_eq!(statuses, expected, "{answers:?}");
+    let lines: Vec<&str> = LOGGED.iter().map(|(_, _, line)| *line).collect();
+    envoy.log_with(10, &lines)
+}
+
 /// The log as entries (a header dump spans several lines), each with its level and component.
 fn log_entries(log: &str) -> Vec<(String, String, String)> {
     let mut entries: Vec<(String, String, String)> = Vec::new();
@@ -563,11 +601,9 @@ fn no_secret_or_customer_data_in_filter_logs_at_any_level_responses_or_config_du
         },
     );
     let answers = logged_traffic(&mocks, &envoy);
-    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [200, 401, 200, 422, 200, 200, 504], "{answers:?}");
     let (status, dump) = envoy.admin("/config_dump?include_eds");
     assert_eq!(status, 200);
-    let log = envoy.log_when(5, |l| l.contains("[log-timeout] enrich"));
+    let log = logged_traffic_log(&envoy, &answers);
     assert!(log.contains("[trace][wasm]"), "wasm trace logging is on");
 
     for secret in SECRETS {
@@ -586,15 +622,7 @@ fn no_secret_or_customer_data_in_filter_logs_at_any_level_responses_or_config_du
     }
 
     // Every line the filter logs about a request names the request.
-    let ids = [
-        "log-ok",
-        "log-wrong-token",
-        "log-api-key",
-        "log-422",
-        "log-revoked",
-        "log-degraded",
-        "log-timeout",
-    ];
+    let ids: Vec<&str> = LOGGED.iter().map(|(id, _, _)| *id).collect();
     let mut about_requests = 0;
     for line in log.lines() {
         // `wasm log <plugin> <vm> [<context>]: <message>`
@@ -635,8 +663,7 @@ fn at_envoy_trace_level_only_envoys_own_header_dumps_show_tokens() {
         },
     );
     let answers = logged_traffic(&mocks, &envoy);
-    assert_eq!(answers[0].status, 200);
-    let log = envoy.log_when(5, |l| l.contains("[log-timeout] enrich"));
+    let log = logged_traffic_log(&envoy, &answers);
     // The client secret travels only in the token request's body, which Envoy never logs.
     assert!(!log.contains("proxy-secret-key"));
     for (level, component, entry) in log_entries(&log) {
@@ -885,9 +912,10 @@ fn three_hundred_malformed_bodies_leave_envoy_and_the_filter_healthy() {
     // Still healthy: ready, answering, and no VM failed (FAIL_RELOAD would hide a crash from the
     // callers, not from the log or the reload counters).
     assert_eq!(envoy.admin("/ready").0, 200);
-    let r = enrich(&agent, &envoy, ELENA);
+    let r = enrich_with_id(&agent, &envoy, ELENA.as_bytes(), "after-malformed");
     assert_eq!(r.status, 200, "{}", r.body);
-    let log = envoy.log();
+    // The log holds the last request's answer line, so it covers all 300 bodies before it.
+    let log = envoy.log_with(10, &["[after-malformed] enrich ok status=200"]);
     for sign in [
         "panicked",
         "RuntimeError",

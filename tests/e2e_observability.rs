@@ -115,7 +115,7 @@ fn one_info_log_line_per_request_without_customer_data() {
     let agent = agent();
     let r = enrich_with_id(&agent, &envoy, ELENA, "log-check-7");
     assert_eq!(r.status, 200);
-    let log = envoy.log_when(20, |l| l.contains("[log-check-7] enrich"));
+    let log = envoy.log_with(20, &["[log-check-7] enrich ok status=200"]);
     let lines: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("[log-check-7]"))
