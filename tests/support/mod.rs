@@ -9,6 +9,7 @@
 )]
 
 pub mod envoy;
+pub mod golden;
 
 pub use envoy::{Envoy, EnvoyOptions};
 #[allow(unused_imports)]
