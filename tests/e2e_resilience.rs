@@ -69,59 +69,6 @@ fn warm_up(envoy: &Envoy) {
     assert_eq!(r.status, 200, "warm-up: {}", r.body);
 }
 
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) for `t`.
-fn imf_fixdate(t: SystemTime) -> String {
-    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = t.duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
-    let (days, of_day) = (secs / 86_400, secs % 86_400);
-    let weekday = WEEKDAYS[(days % 7) as usize];
-    let leap = |y: u64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let (mut year, mut day) = (1970, days);
-    while day >= if leap(year) { 366 } else { 365 } {
-        day -= if leap(year) { 366 } else { 365 };
-        year += 1;
-    }
-    let lengths = [
-        31,
-        if leap(year) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 0;
-    while day >= lengths[month] {
-        day -= lengths[month];
-        month += 1;
-    }
-    format!(
-        "{weekday}, {:02} {} {year} {:02}:{:02}:{:02} GMT",
-        day + 1,
-        MONTHS[month],
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
-
-#[test]
-fn imf_fixdate_formatter() {
-    let at = |s: u64| imf_fixdate(UNIX_EPOCH + Duration::from_secs(s));
-    assert_eq!(at(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-    assert_eq!(at(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
-    assert_eq!(at(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
-    assert_eq!(at(1_735_689_599), "Tue, 31 Dec 2024 23:59:59 GMT");
-}
-
 /// Connections accepted by each Envoy worker (from the listener's per-worker stats).
 fn connections_per_worker(envoy: &Envoy) -> Vec<u64> {
     let (_, body) = envoy.admin("/stats?filter=worker_[0-9]+\\.downstream_cx_total$");
@@ -387,7 +334,7 @@ fn retry_after_http_date_is_honoured() {
     let retry_at = UNIX_EPOCH + Duration::from_secs(whole + 3);
     mocks.push_fault(
         Service::Profile,
-        too_many_requests(Some(&imf_fixdate(retry_at))),
+        too_many_requests(Some(&httpdate::fmt_http_date(retry_at))),
     );
     let sent = SystemTime::now();
     let (r, took) = timed(&agent(), &envoy, ELENA);
