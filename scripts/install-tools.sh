@@ -6,7 +6,9 @@
 #   scripts/install-tools.sh contracts  + the contract tests' Python tools in .venv (pinned)
 #   scripts/install-tools.sh bench   + wrk (the load generator of `make bench`)
 #   scripts/install-tools.sh fuzz    cargo-fuzz only (and a C++ compiler for libFuzzer)
-#   scripts/install-tools.sh test    + wasm-bindgen test runner, cargo-audit, cargo-fuzz
+#   scripts/install-tools.sh copilot the Adaptive Card check's Node packages (tests/copilot,
+#                                    `npm ci` from its lock file)
+#   scripts/install-tools.sh test    + wasm-bindgen test runner, cargo-audit, cargo-fuzz, copilot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +35,24 @@ install_cargo_fuzz() {
 }
 if [[ "$what" == fuzz ]]; then
   install_cargo_fuzz
+  exit 0
+fi
+
+# tests/copilot: Microsoft's `adaptivecards` renderer, jsdom and markdown-it, exactly as
+# package-lock.json pins them. Reinstalled only when the lock file changed (a stamp in
+# node_modules remembers the one installed).
+install_card_check() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm || { echo "install-tools: cannot install Node.js and npm" >&2; exit 1; }
+  fi
+  local dir=tests/copilot stamp=tests/copilot/node_modules/.installed-lock
+  if ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+}
+if [[ "$what" == copilot ]]; then
+  install_card_check
   exit 0
 fi
 
@@ -85,3 +105,4 @@ if ! cargo audit --version >/dev/null 2>&1; then
   cargo install cargo-audit --locked
 fi
 install_cargo_fuzz
+install_card_check

@@ -7,16 +7,21 @@
 //! calls.
 
 pub mod aggregate;
+pub mod answer;
 pub mod auth;
 pub mod backoff;
+pub mod build_info;
 pub mod cache;
 pub mod call;
 pub mod config;
+pub mod copilot;
 pub mod encode;
 pub mod engine;
 pub mod error;
 pub mod httpdate;
 pub mod json_depth;
+pub mod layout;
+pub mod local_reply;
 pub mod metrics;
 pub mod payload;
 pub mod request;

@@ -2,12 +2,13 @@
 //! defines [`catalog`] with the host once per VM and records each observation by its index.
 //! Envoy shows them under `wasmcustom.` in `/stats` and `/stats/prometheus`.
 
+use crate::build_info;
 use crate::service::Service;
 
 pub const PREFIX: &str = "cognigy_enrich";
 
 /// Every request outcome: `ok`, `degraded`, then one per error (see `EnrichError::outcome`).
-pub const OUTCOMES: [&str; 15] = [
+pub const OUTCOMES: [&str; 16] = [
     "ok",
     "degraded",
     "method_not_allowed",
@@ -23,6 +24,7 @@ pub const OUTCOMES: [&str; 15] = [
     "token_unavailable",
     "deadline_exceeded",
     "internal",
+    "answer_too_large",
 ];
 
 /// How an upstream call ended.
@@ -96,6 +98,12 @@ pub enum Observation {
         service: Service,
         hit: bool,
     },
+    /// A root context accepted its plugin configuration (each worker's, and the canary Envoy
+    /// configures to vet it); counted under this build's version.
+    Configured,
+    /// A root context ended: its plugin configuration or module was replaced and the last request
+    /// that used it finished.
+    RootDone,
 }
 
 const SERVICES: usize = 3;
@@ -109,7 +117,8 @@ const UP_LATENCY: usize = UP + SERVICES * CLASSES;
 const RETRY: usize = UP_LATENCY + SERVICES;
 const TOKEN: usize = RETRY + SERVICES;
 const CACHE: usize = TOKEN + 2;
-const LEN: usize = CACHE + SERVICES * 2;
+const LIFECYCLE: usize = CACHE + SERVICES * 2;
+const LEN: usize = LIFECYCLE + 2;
 
 /// Every metric, in index order: what the glue defines with the host.
 pub fn catalog() -> Vec<(MetricKind, String)> {
@@ -153,6 +162,14 @@ pub fn catalog() -> Vec<(MetricKind, String)> {
             format!("{PREFIX}.cache.{}.miss", s.short_name()),
         ));
     }
+    out.push((
+        MetricKind::Counter,
+        format!(
+            "{PREFIX}.configured.{}",
+            build_info::metric_label(build_info::VERSION)
+        ),
+    ));
+    out.push((MetricKind::Counter, format!("{PREFIX}.root_done")));
     out
 }
 
@@ -195,6 +212,8 @@ impl Observation {
             Observation::Cache { service, hit } => {
                 vec![(CACHE + service.index() * 2 + usize::from(!hit), 1)]
             }
+            Observation::Configured => vec![(LIFECYCLE, 1)],
+            Observation::RootDone => vec![(LIFECYCLE + 1, 1)],
         }
     }
 }
@@ -269,6 +288,17 @@ mod tests {
             "cognigy_enrich.cache.profile.miss"
         );
         assert_eq!(StatusClass::of(Some(503)), StatusClass::S5xx);
+        assert_eq!(
+            name(Observation::Configured.records()[0].0),
+            format!(
+                "cognigy_enrich.configured.{}",
+                build_info::metric_label(build_info::VERSION)
+            )
+        );
+        assert_eq!(
+            name(Observation::RootDone.records()[0].0),
+            "cognigy_enrich.root_done"
+        );
     }
 
     #[test]
@@ -299,6 +329,7 @@ mod tests {
             EnrichError::Token(TokenFailure::Unavailable),
             EnrichError::DeadlineExceeded { budget_ms: 1 },
             EnrichError::Internal,
+            EnrichError::AnswerTooLarge,
         ];
         for e in errors {
             assert!(OUTCOMES.contains(&e.outcome()), "{}", e.outcome());

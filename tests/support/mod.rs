@@ -8,8 +8,12 @@
     clippy::indexing_slicing
 )]
 
+pub mod ecds;
 pub mod envoy;
 pub mod golden;
+pub mod load;
+pub mod production;
+pub mod trap;
 
 pub use envoy::{Envoy, EnvoyOptions};
 #[allow(unused_imports)]

@@ -4,7 +4,9 @@
 mod sim;
 
 mod admission;
+mod answer_modes;
 mod answers;
+mod local_reply;
 mod retry_deadline;
 mod sharing_cache;
 mod token;
