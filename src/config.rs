@@ -13,6 +13,7 @@ use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
 use crate::copilot::{CopilotConfig, CopilotSettings};
+use crate::privacy::{PrivacyConfig, PrivacySettings};
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::template::PromptTemplate;
@@ -40,6 +41,8 @@ pub struct PluginConfig {
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
+    /// What is dropped and masked before anything is built from the services' data.
+    pub privacy: PrivacyConfig,
     /// Agent Copilot tile output (`identity`, `card`); off by default.
     pub copilot: CopilotConfig,
     /// How the enrich route answers: HTTP errors (`status`) or always 200 with `ok`.
@@ -185,6 +188,7 @@ impl Default for PluginConfig {
             services: ServicesConfig::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
+            privacy: PrivacyConfig::default(),
             copilot: CopilotConfig::default(),
             answer_mode: AnswerMode::default(),
             answer: AnswerConfig::default(),
@@ -409,6 +413,7 @@ pub struct Settings {
     pub services: ServiceSet,
     pub prompt: PromptSettings,
     pub server_timing: bool,
+    pub privacy: PrivacySettings,
     pub copilot: CopilotSettings,
     pub answer_mode: AnswerMode,
     /// `answer.maxBytes`, the services' `fields` and `prompt.unavailableText`, for the pipeline.
@@ -535,10 +540,14 @@ enum ListOf {
     Objects,
 }
 
-/// The fields that are lists: `services.<service>.fields` and `copilot.identityRows`.
+/// The fields that are lists: `services.<service>.fields`, `copilot.identityRows` and
+/// `privacy.dropFields` / `privacy.maskFields`.
 fn list_field(path: &str) -> Option<ListOf> {
     if path == "copilot.identityRows" {
         return Some(ListOf::Objects);
+    }
+    if path == "privacy.dropFields" || path == "privacy.maskFields" {
+        return Some(ListOf::Strings);
     }
     path.strip_prefix("services.")
         .and_then(|rest| rest.strip_suffix(".fields"))
@@ -589,7 +598,7 @@ impl Settings {
             bytes
         };
         // serde reads a JSON array into a struct by position ({"limits": [4096, 8]}); the only
-        // lists are `services.*.fields`, so any other array is refused before that can happen.
+        // lists are those of `list_field`, so any other array is refused before that can happen.
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
             if let Some(field) = first_array(&value, "") {
                 return Err(refuse(field, "invalid type: sequence, expected a map"));
@@ -723,6 +732,8 @@ impl Settings {
             template,
         };
 
+        let privacy = cfg.privacy.validate()?;
+
         let client_id = env(ENV_CLIENT_ID)
             .map(|v| v.trim().to_owned())
             .unwrap_or_default();
@@ -809,6 +820,7 @@ impl Settings {
             services,
             prompt,
             server_timing: cfg.server_timing,
+            privacy,
             copilot,
             answer_mode: cfg.answer_mode,
         })

@@ -24,6 +24,7 @@ pub mod layout;
 pub mod local_reply;
 pub mod metrics;
 pub mod payload;
+pub mod privacy;
 pub mod request;
 pub mod secret;
 pub mod service;

@@ -293,6 +293,12 @@ impl Engine {
             return Vec::new();
         }
         let gathered = request.gathered();
+        // Answer step 2, privacy: drop and mask before the prompt, the tiles or any answer is
+        // built from the data.
+        let Ok(redacted) = self.settings.privacy.redact_gathered(&gathered) else {
+            return self.finish(ctx, Err(EnrichError::Internal), now);
+        };
+        let gathered = redacted.apply(gathered);
         let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
         let written = answer::write(
             &gathered,
