@@ -202,7 +202,7 @@ impl Engine {
         if let Some(error) = rejection {
             match error {
                 EnrichError::Unauthorized(AuthFailure::Invalid) => {
-                    warn!("[{}] rejected: invalid credentials", request.id);
+                    warn!("[{}] rejected: invalid webhook token", request.id);
                 }
                 EnrichError::Unauthorized(AuthFailure::Repeated) => {
                     warn!("[{}] rejected: repeated credential headers", request.id);
