@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
+use crate::mcp::config::{McpConfig, McpSettings};
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::template::PromptTemplate;
@@ -38,6 +39,8 @@ pub struct PluginConfig {
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
+    /// The MCP endpoint (`tools/call get_customer_context` runs the enrich pipeline).
+    pub mcp: McpConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +162,7 @@ impl Default for PluginConfig {
             services: ServicesConfig::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
+            mcp: McpConfig::default(),
         }
     }
 }
@@ -377,6 +381,7 @@ pub struct Settings {
     pub services: ServiceSet,
     pub prompt: PromptSettings,
     pub server_timing: bool,
+    pub mcp: McpSettings,
 }
 
 struct ServiceDefaults {
@@ -485,9 +490,13 @@ fn service_settings(
     })
 }
 
+/// The configuration fields that are lists; an array anywhere else is refused.
+const LIST_FIELDS: [&str; 1] = ["mcp.allowedOrigins"];
+
 /// Where the first JSON array in `value` is, as a dotted field path.
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
+        serde_json::Value::Array(_) if LIST_FIELDS.contains(&path) => None,
         serde_json::Value::Array(_) => Some(if path.is_empty() {
             "(root)".to_owned()
         } else {
@@ -662,6 +671,7 @@ impl Settings {
             WebhookAuth::disabled()
         };
 
+        let mcp = cfg.mcp.validate(&cfg.enrich_path)?;
         let deadline = cfg.deadline_ms;
         let s = cfg.services;
         let services = ServiceSet {
@@ -705,6 +715,7 @@ impl Settings {
             services,
             prompt,
             server_timing: cfg.server_timing,
+            mcp,
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod httpdate;
 pub mod json_depth;
+pub mod mcp;
 pub mod metrics;
 pub mod payload;
 pub mod request;

@@ -2,6 +2,7 @@
 //! defines [`catalog`] with the host once per VM and records each observation by its index.
 //! Envoy shows them under `wasmcustom.` in `/stats` and `/stats/prometheus`.
 
+use crate::mcp::protocol::{Method as McpMethod, Outcome as McpOutcome};
 use crate::service::Service;
 
 pub const PREFIX: &str = "cognigy_enrich";
@@ -96,6 +97,12 @@ pub enum Observation {
         service: Service,
         hit: bool,
     },
+    /// One MCP exchange on the MCP route, by method (unknown ones are `other`) and outcome.
+    Mcp {
+        method: McpMethod,
+        outcome: McpOutcome,
+        duration_ms: u64,
+    },
 }
 
 const SERVICES: usize = 3;
@@ -109,7 +116,10 @@ const UP_LATENCY: usize = UP + SERVICES * CLASSES;
 const RETRY: usize = UP_LATENCY + SERVICES;
 const TOKEN: usize = RETRY + SERVICES;
 const CACHE: usize = TOKEN + 2;
-const LEN: usize = CACHE + SERVICES * 2;
+const MCP: usize = CACHE + SERVICES * 2;
+const MCP_OUTCOMES: usize = McpOutcome::ALL.len();
+const MCP_LATENCY: usize = MCP + McpMethod::ALL.len() * MCP_OUTCOMES;
+const LEN: usize = MCP_LATENCY + 1;
 
 /// Every metric, in index order: what the glue defines with the host.
 pub fn catalog() -> Vec<(MetricKind, String)> {
@@ -153,6 +163,15 @@ pub fn catalog() -> Vec<(MetricKind, String)> {
             format!("{PREFIX}.cache.{}.miss", s.short_name()),
         ));
     }
+    for m in McpMethod::ALL {
+        for o in McpOutcome::ALL {
+            out.push((
+                MetricKind::Counter,
+                format!("{PREFIX}.mcp.{}.{}", m.label(), o.label()),
+            ));
+        }
+    }
+    out.push((MetricKind::Histogram, format!("{PREFIX}.mcp.latency_ms")));
     out
 }
 
@@ -195,6 +214,14 @@ impl Observation {
             Observation::Cache { service, hit } => {
                 vec![(CACHE + service.index() * 2 + usize::from(!hit), 1)]
             }
+            Observation::Mcp {
+                method,
+                outcome,
+                duration_ms,
+            } => vec![
+                (MCP + method.index() * MCP_OUTCOMES + outcome.index(), 1),
+                (MCP_LATENCY, duration_ms),
+            ],
         }
     }
 }
@@ -269,6 +296,33 @@ mod tests {
             "cognigy_enrich.cache.profile.miss"
         );
         assert_eq!(StatusClass::of(Some(503)), StatusClass::S5xx);
+    }
+
+    #[test]
+    fn mcp_exchanges_by_method_and_outcome() {
+        let r = Observation::Mcp {
+            method: McpMethod::ToolsCall,
+            outcome: McpOutcome::ToolError,
+            duration_ms: 7,
+        }
+        .records();
+        assert_eq!(name(r[0].0), "cognigy_enrich.mcp.tools_call.tool_error");
+        assert_eq!((name(r[1].0), r[1].1), ("cognigy_enrich.mcp.latency_ms".to_owned(), 7));
+        let r = Observation::Mcp {
+            method: McpMethod::of("resources/list"),
+            outcome: McpOutcome::RpcError,
+            duration_ms: 0,
+        }
+        .records();
+        assert_eq!(name(r[0].0), "cognigy_enrich.mcp.other.rpc_error");
+        let r = Observation::Mcp {
+            method: McpMethod::None,
+            outcome: McpOutcome::Rejected,
+            duration_ms: 0,
+        }
+        .records();
+        assert_eq!(name(r[0].0), "cognigy_enrich.mcp.none.rejected");
+        assert_eq!(r[0].0 + 2, LEN, "the last counter, then the histogram");
     }
 
     #[test]

@@ -114,6 +114,8 @@ pub struct Request {
     pub intent: String,
     pub slots: Slots,
     pub retries: u32,
+    /// Set when the request came through the MCP route: how to read it and write its answer.
+    pub mcp: Option<crate::mcp::Exchange>,
 }
 
 impl Request {
@@ -133,6 +135,7 @@ impl Request {
                 tickets: Slot::new(),
             },
             retries: 0,
+            mcp: None,
         }
     }
 

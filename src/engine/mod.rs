@@ -24,6 +24,9 @@ use crate::shared::SharedStore;
 use crate::token::{TokenCache, TokenView};
 
 mod calls;
+mod mcp;
+
+pub use mcp::McpHeaders;
 mod sharing;
 
 use sharing::Group;
@@ -242,6 +245,9 @@ impl Engine {
         now: u64,
         store: &dyn SharedStore,
     ) -> Vec<Effect> {
+        if self.requests.get(&ctx).is_some_and(|r| r.mcp.is_some()) {
+            return self.mcp_body(ctx, body, now, store);
+        }
         let parsed = payload::parse(
             body,
             &self.settings.customer_pattern,
@@ -251,15 +257,28 @@ impl Engine {
             Ok(p) => p,
             Err(errors) => return self.finish(ctx, Err(EnrichError::InvalidPayload(errors)), now),
         };
+        self.start_pipeline(ctx, payload.customer_number, payload.intent, now, store)
+    }
+
+    /// Runs the pipeline for an admitted, validated request (enrich payload or MCP tool call):
+    /// cache, token, calls; the answer comes through [`Engine::settle`].
+    fn start_pipeline(
+        &mut self,
+        ctx: u32,
+        customer_number: String,
+        intent: String,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
         if let Some(request) = self.requests.get_mut(&ctx) {
-            request.customer = encode::component(&payload.customer_number);
+            request.customer = encode::component(&customer_number);
             debug!(
                 "[{}] enrich accepted, intent length {}",
                 request.id,
-                payload.intent.len()
+                intent.len()
             );
-            request.customer_number = payload.customer_number;
-            request.intent = payload.intent;
+            request.customer_number = customer_number;
+            request.intent = intent;
         }
         self.serve_from_cache(ctx, now, store);
         if !self
@@ -348,6 +367,9 @@ impl Engine {
         result: Result<(String, bool), EnrichError>,
         now: u64,
     ) -> Effect {
+        if request.mcp.is_some() {
+            return self.mcp_answer(request, result, now);
+        }
         let (mut reply, outcome) = match result {
             Ok((body, degraded)) => (
                 Reply {

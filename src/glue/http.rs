@@ -5,7 +5,7 @@ use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
 
-use crate::engine::{self, RequestHead};
+use crate::engine::{self, McpHeaders, RequestHead};
 
 use super::host::{self, HostStore};
 use super::vm::Vm;
@@ -58,7 +58,7 @@ impl HttpContext for Http {
             .engine
             .borrow()
             .as_ref()
-            .is_some_and(|e| e.is_enrich_path(&path));
+            .is_some_and(|e| e.handles(&path));
         if !ours {
             return Action::Continue;
         }
@@ -79,6 +79,28 @@ impl HttpContext for Http {
             end_of_stream,
         };
         let id = self.id;
+        let is_mcp = self
+            .vm
+            .engine
+            .borrow()
+            .as_ref()
+            .is_some_and(|e| e.is_mcp_path(&path));
+        if is_mcp {
+            let accept = get("accept");
+            let origin = get("origin");
+            let protocol_version = get("mcp-protocol-version");
+            let mcp = McpHeaders {
+                accept: accept.as_deref(),
+                origin: origin.as_deref(),
+                protocol_version: protocol_version.as_deref(),
+            };
+            return self
+                .vm
+                .drive(id, |engine, now| {
+                    engine.on_mcp_request_headers(id, &head, &mcp, now, &HostStore)
+                })
+                .map_or(Action::Continue, action);
+        }
         self.vm
             .drive(id, |engine, now| {
                 engine.on_request_headers(id, &head, now, &HostStore)
