@@ -307,7 +307,10 @@ mod tests {
         }
         .records();
         assert_eq!(name(r[0].0), "cognigy_enrich.mcp.tools_call.tool_error");
-        assert_eq!((name(r[1].0), r[1].1), ("cognigy_enrich.mcp.latency_ms".to_owned(), 7));
+        assert_eq!(
+            (name(r[1].0), r[1].1),
+            ("cognigy_enrich.mcp.latency_ms".to_owned(), 7)
+        );
         let r = Observation::Mcp {
             method: McpMethod::of("resources/list"),
             outcome: McpOutcome::RpcError,

@@ -73,16 +73,16 @@ impl Engine {
                 .check(head.authorization, head.api_key)
                 .map_err(|f| Refusal::Enrich(EnrichError::Unauthorized(f)))
         })
-        .and_then(|()| {
-            mcp_http::check_content(head.content_type, mcp.accept, mcp.protocol_version)
-        })
+        .and_then(|()| mcp_http::check_content(head.content_type, mcp.accept, mcp.protocol_version))
         .and_then(|revision| {
             let too_large = head
                 .content_length
                 .and_then(|l| l.trim().parse::<u64>().ok())
                 .is_some_and(|l| l > max_body as u64);
             if too_large {
-                Err(Refusal::Enrich(EnrichError::PayloadTooLarge { limit: max_body }))
+                Err(Refusal::Enrich(EnrichError::PayloadTooLarge {
+                    limit: max_body,
+                }))
             } else {
                 Ok(revision)
             }
@@ -164,11 +164,10 @@ impl Engine {
         now: u64,
         store: &dyn SharedStore,
     ) -> Vec<Effect> {
-        let revision = self
-            .requests
-            .get(&ctx)
-            .and_then(|r| r.mcp.as_ref())
-            .map_or(protocol::Revision::V2025_06_18, Exchange::effective_revision);
+        let revision = self.requests.get(&ctx).and_then(|r| r.mcp.as_ref()).map_or(
+            protocol::Revision::V2025_06_18,
+            Exchange::effective_revision,
+        );
         match tool::parse_call(params, &self.settings) {
             Ok(args) => {
                 if let Some(exchange) = self.requests.get_mut(&ctx).and_then(|r| r.mcp.as_mut()) {

@@ -90,18 +90,91 @@ impl McpConfig {
         }
         let mut origins = Vec::with_capacity(self.allowed_origins.len());
         for (i, o) in self.allowed_origins.iter().enumerate() {
-            if !is_origin(o) {
+            let o = o.to_ascii_lowercase();
+            if !is_origin(&o) {
                 return Err(refuse(
                     format!("mcp.allowedOrigins[{i}]"),
                     "must be an origin such as https://cognigy.example.com (scheme and host, optional port, no path)",
                 ));
             }
-            origins.push(o.to_ascii_lowercase());
+            origins.push(o);
         }
         Ok(McpSettings {
             enabled: self.enabled,
             path: self.path,
             allowed_origins: origins,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Settings, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_WEBHOOK_TOKENS};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            ENV_CLIENT_ID | ENV_CLIENT_SECRET | ENV_WEBHOOK_TOKENS => Some("x".into()),
+            _ => None,
+        }
+    }
+
+    fn field(json: &str) -> String {
+        Settings::from_json(json.as_bytes(), &env)
+            .unwrap_err()
+            .field
+    }
+
+    #[test]
+    fn off_by_default_and_validated() {
+        let s = Settings::from_json(b"{}", &env).unwrap();
+        assert!(!s.mcp.enabled);
+        assert_eq!(s.mcp.path, "/mcp");
+        let s = Settings::from_json(
+            br#"{"mcp": {"enabled": true, "path": "/tools/mcp", "allowedOrigins": ["HTTPS://Cognigy.Example.com", "http://localhost:6274", "null"]}}"#,
+            &env,
+        )
+        .unwrap();
+        assert!(s.mcp.enabled);
+        assert_eq!(
+            s.mcp.allowed_origins,
+            [
+                "https://cognigy.example.com",
+                "http://localhost:6274",
+                "null"
+            ]
+        );
+        assert_eq!(field(r#"{"mcp": {"path": "mcp"}}"#), "mcp.path");
+        assert_eq!(field(r#"{"mcp": {"path": "/mcp?x"}}"#), "mcp.path");
+        assert_eq!(
+            field(r#"{"mcp": {"path": "/api/v1/agent-assist/enrich"}}"#),
+            "mcp.path"
+        );
+        assert_eq!(field(r#"{"mcp": {"enable": true}}"#), "mcp.enable");
+        assert_eq!(
+            field(r#"{"mcp": {"allowedOrigins": ["https://a.example/path"]}}"#),
+            "mcp.allowedOrigins[0]"
+        );
+        assert_eq!(
+            field(r#"{"mcp": {"allowedOrigins": ["ok.example"]}}"#),
+            "mcp.allowedOrigins[0]"
+        );
+        assert_eq!(
+            field(r#"{"mcp": {"allowedOrigins": "https://a.example"}}"#),
+            "mcp.allowedOrigins"
+        );
+        let many: Vec<String> = (0..65)
+            .map(|i| format!("\"https://h{i}.example\""))
+            .collect();
+        assert_eq!(
+            field(&format!(
+                r#"{{"mcp": {{"allowedOrigins": [{}]}}}}"#,
+                many.join(",")
+            )),
+            "mcp.allowedOrigins"
+        );
+        // The one list field is a list; arrays elsewhere are still refused.
+        assert_eq!(field(r#"{"mcp": {"path": ["/mcp"]}}"#), "mcp.path");
     }
 }

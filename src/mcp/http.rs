@@ -234,7 +234,11 @@ mod tests {
                 "{ct:?}"
             );
         }
-        for accept in ["*/*", "application/*", "text/event-stream, application/json;q=0.5"] {
+        for accept in [
+            "*/*",
+            "application/*",
+            "text/event-stream, application/json;q=0.5",
+        ] {
             assert!(check_content(j, Some(accept), None).is_ok(), "{accept}");
         }
         for accept in ["text/event-stream", "text/html", "application/json;q=0", ""] {
@@ -295,9 +299,6 @@ mod tests {
             body(&r)["error"]["data"]["supported"],
             json!(["2025-11-25", "2025-06-18"])
         );
-        assert_eq!(
-            enrich_error_reply(&EnrichError::Internal).status,
-            500
-        );
+        assert_eq!(enrich_error_reply(&EnrichError::Internal).status, 500);
     }
 }

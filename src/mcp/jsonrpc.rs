@@ -218,7 +218,9 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Message, RpcError> {
         if id.is_some() && answers {
             return Ok(Message::Response);
         }
-        return Err(invalid("expected \"method\", or \"result\" / \"error\" with \"id\""));
+        return Err(invalid(
+            "expected \"method\", or \"result\" / \"error\" with \"id\"",
+        ));
     };
     let method: String =
         serde_json::from_str(method).map_err(|_| invalid("\"method\" must be a string"))?;

@@ -219,8 +219,10 @@ mod tests {
             ("2026-07-28", "2025-11-25"),
             ("garbage", "2025-11-25"),
         ] {
-            let r = initialize(&params(json!({"protocolVersion": asked, "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"}})))
+            let r = initialize(&params(
+                json!({"protocolVersion": asked, "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"}}),
+            ))
             .unwrap();
             assert_eq!(r["protocolVersion"], got, "{asked}");
             assert_eq!(r["capabilities"], json!({"tools": {"listChanged": false}}));
@@ -257,10 +259,7 @@ mod tests {
         for (i, o) in Outcome::ALL.into_iter().enumerate() {
             assert_eq!(o.index(), i);
         }
-        assert_eq!(
-            Revision::parse("2025-06-18"),
-            Some(Revision::V2025_06_18)
-        );
+        assert_eq!(Revision::parse("2025-06-18"), Some(Revision::V2025_06_18));
         assert_eq!(Revision::parse("2026-07-28"), None);
     }
 }

@@ -210,7 +210,8 @@ pub fn output_schema(settings: &Settings) -> Value {
     }
     for (key, value) in &empty {
         let informative = !matches!(value, Value::Array(a) if a.is_empty());
-        if !properties.contains_key(key) || (informative && is_empty_array_schema(&properties, key)) {
+        if !properties.contains_key(key) || (informative && is_empty_array_schema(&properties, key))
+        {
             properties.insert(key.clone(), schema_of(value));
         }
     }
@@ -397,8 +398,7 @@ pub fn error_result(text: &str) -> Value {
         structured_content: None,
         is_error: true,
     };
-    serde_json::to_value(&result)
-        .unwrap_or_else(|_| json!({"content": [], "isError": true}))
+    serde_json::to_value(&result).unwrap_or_else(|_| json!({"content": [], "isError": true}))
 }
 
 #[cfg(test)]
@@ -431,8 +431,10 @@ mod tests {
             })
         );
         assert_eq!(
-            call(json!({"name": NAME, "arguments": {"customerNumber": "C1", "intent": "order_status"},
-                "_meta": {"progressToken": 1}})),
+            call(
+                json!({"name": NAME, "arguments": {"customerNumber": "C1", "intent": "order_status"},
+                "_meta": {"progressToken": 1}})
+            ),
             Ok(Arguments {
                 customer_number: "C1".into(),
                 intent: "order_status".into()
@@ -462,7 +464,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            arg_errors(json!({"name": NAME, "arguments": {"customerNumber": "C1", "zz": 1, "aa": 2}})),
+            arg_errors(
+                json!({"name": NAME, "arguments": {"customerNumber": "C1", "zz": 1, "aa": 2}})
+            ),
             vec![
                 ("aa".into(), "extra_forbidden"),
                 ("zz".into(), "extra_forbidden")
@@ -518,7 +522,12 @@ mod tests {
         let out = &d["outputSchema"];
         assert_eq!(
             out["required"],
-            json!(["customerProfile", "recentOrders", "openTickets", "enrichedPromptContext"])
+            json!([
+                "customerProfile",
+                "recentOrders",
+                "openTickets",
+                "enrichedPromptContext"
+            ])
         );
         assert_eq!(out["properties"]["recentOrders"]["items"]["type"], "object");
         assert_eq!(out["properties"]["degraded"]["items"]["type"], "string");
@@ -537,7 +546,10 @@ mod tests {
         let answer = r#"{"customerProfile":{"fullName":"E"},"recentOrders":[],"openTickets":[],"enrichedPromptContext":"Customer: E","card":{"type":"AdaptiveCard"},"degraded":["recentOrders"]}"#;
         let r = success_result(answer).unwrap();
         assert_eq!(r["isError"], false);
-        assert_eq!(r["content"][0], json!({"type": "text", "text": "Customer: E"}));
+        assert_eq!(
+            r["content"][0],
+            json!({"type": "text", "text": "Customer: E"})
+        );
         let structured = &r["structuredContent"];
         assert!(structured.get("card").is_none());
         assert_eq!(structured["degraded"], json!(["recentOrders"]));
