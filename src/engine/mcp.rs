@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::mcp::http::{self as mcp_http, Refusal};
-use crate::mcp::jsonrpc::{self, Id, Message, RpcError, INVALID_PARAMS, METHOD_NOT_FOUND};
+use crate::mcp::jsonrpc::{self, Id, Message, RpcError, METHOD_NOT_FOUND};
 use crate::mcp::protocol::{self, Method, Outcome};
 use crate::mcp::tool::{self, CallError};
 use crate::mcp::Exchange;
@@ -140,13 +140,7 @@ impl Engine {
         };
         let label = Method::of(&method);
         let result: Result<Value, RpcError> = match label {
-            Method::Initialize => match params.object() {
-                Some(p) => protocol::initialize(&p),
-                None => Err(RpcError::new(
-                    INVALID_PARAMS,
-                    "Invalid params: params must be an object",
-                )),
-            },
+            Method::Initialize => protocol::initialize(&params.object()),
             Method::Ping => Ok(json!({})),
             Method::ToolsList => Ok(json!({"tools": [tool::descriptor(&self.settings)]})),
             Method::ToolsCall => return self.mcp_tools_call(ctx, id, params.object(), now, store),
@@ -160,7 +154,7 @@ impl Engine {
         &mut self,
         ctx: u32,
         id: Id,
-        params: Option<serde_json::Map<String, Value>>,
+        params: serde_json::Map<String, Value>,
         now: u64,
         store: &dyn SharedStore,
     ) -> Vec<Effect> {

@@ -47,22 +47,20 @@ pub enum Message {
     Response,
 }
 
-/// A request's `params`: absent, an object, or something MCP methods do not take.
+/// A request's `params`: absent or an object. MCP's params are always objects, so by-position
+/// (array) params, valid in plain JSON-RPC, make an invalid request here.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Params {
     Absent,
     Object(Map<String, Value>),
-    /// An array (by-position params): valid JSON-RPC, but no MCP method takes it (-32602).
-    Positional,
 }
 
 impl Params {
-    /// The object, or an empty one when absent; `None` for positional params.
-    pub fn object(&self) -> Option<Map<String, Value>> {
+    /// The object, or an empty one when absent.
+    pub fn object(&self) -> Map<String, Value> {
         match self {
-            Params::Absent => Some(Map::new()),
-            Params::Object(m) => Some(m.clone()),
-            Params::Positional => None,
+            Params::Absent => Map::new(),
+            Params::Object(m) => m.clone(),
         }
     }
 }
@@ -236,7 +234,6 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Message, RpcError> {
         None => Params::Absent,
         Some(raw) => match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(m)) => Params::Object(m),
-            Ok(Value::Array(_)) => Params::Positional,
             _ => return Err(invalid("\"params\" must be an object")),
         },
     };
@@ -314,7 +311,7 @@ mod tests {
             Message::Request { id, method, params } => {
                 assert_eq!(id, Id::Number(7.into()));
                 assert_eq!(method, "tools/list");
-                assert_eq!(params.object().unwrap()["cursor"], "x");
+                assert_eq!(params.object()["cursor"], "x");
             }
             other => panic!("{other:?}"),
         }
@@ -349,13 +346,6 @@ mod tests {
             .unwrap(),
             Message::Response
         );
-        assert!(matches!(
-            parse(br#"{"jsonrpc":"2.0","id":1,"method":"m","params":[1]}"#, 32).unwrap(),
-            Message::Request {
-                params: Params::Positional,
-                ..
-            }
-        ));
     }
 
     #[test]
@@ -395,6 +385,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":""}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":null}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}"#,
             r#"{"jsonrpc":"2.0","id":1,"method":"ping","result":{}}"#,
             r#"{"jsonrpc":"2.0","id":1}"#,
             r#"{"jsonrpc":"2.0","result":{}}"#,

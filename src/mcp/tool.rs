@@ -57,13 +57,10 @@ pub enum CallError {
 
 /// Reads `tools/call` params: `{name, arguments?, _meta?}`.
 pub fn parse_call(
-    params: Option<Map<String, Value>>,
+    mut params: Map<String, Value>,
     settings: &Settings,
 ) -> Result<Arguments, CallError> {
     let bad = |msg: String| CallError::Params(RpcError::new(INVALID_PARAMS, msg));
-    let Some(mut params) = params else {
-        return Err(bad("Invalid params: params must be an object".to_owned()));
-    };
     match params.remove("name") {
         Some(Value::String(name)) if name == NAME => {}
         Some(Value::String(name)) => {
@@ -409,7 +406,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn call(params: Value) -> Result<Arguments, CallError> {
-        parse_call(params.as_object().cloned(), &test_settings("{}"))
+        parse_call(params.as_object().cloned().unwrap(), &test_settings("{}"))
     }
 
     fn arg_errors(params: Value) -> Vec<(String, &'static str)> {
@@ -498,10 +495,6 @@ mod tests {
                 other => panic!("{p}: {other:?}"),
             }
         }
-        assert!(matches!(
-            parse_call(None, &test_settings("{}")),
-            Err(CallError::Params(_))
-        ));
     }
 
     #[test]
