@@ -51,7 +51,7 @@ fn official_python_and_typescript_sdks() {
     let (failing_mocks, failing) = stack(CONFIG);
     failing_mocks.set_down(Service::Profile, true);
 
-    let args = vec![
+    let args = [
         "--url".to_owned(),
         envoy.url("/mcp"),
         "--failing-url".to_owned(),

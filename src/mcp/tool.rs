@@ -163,7 +163,9 @@ pub fn descriptor(settings: &Settings) -> Value {
     // A configured pattern is a Rust regex, not always a valid ECMA-262 one: only the default,
     // which is both, goes into the schema. The filter checks the configured one either way.
     if settings.customer_pattern.as_str() == format!("^(?:{DEFAULT_CUSTOMER_PATTERN})$") {
-        customer["pattern"] = json!(DEFAULT_CUSTOMER_PATTERN);
+        if let Some(obj) = customer.as_object_mut() {
+            obj.insert("pattern".to_owned(), json!(DEFAULT_CUSTOMER_PATTERN));
+        }
     }
     json!({
         "name": NAME,
