@@ -3,6 +3,7 @@ test tests/contract_config_schema.rs checks src/config.rs's verdict on the same 
 shipped plugin configuration (envoy/*.yaml, deploy/**) valid against it."""
 
 import json
+import re
 
 import pytest
 
@@ -28,7 +29,8 @@ def test_invalid_examples_fail_the_schema(example):
     assert errors, f"{example['name']}: the schema accepts {example['config']}"
     # The schema blames the field src/config.rs names, or an object enclosing it (an unknown
     # or missing field is the enclosing object's error).
-    field = example["field"]
+    # src/config.rs names a list item `list[0]`; the validator's path says `list.0`.
+    field = re.sub(r"\[(\d+)\]", r".\1", example["field"])
     places = {".".join(str(p) for p in e.absolute_path) for e in errors}
     assert any(p in ("", field) or field.startswith(p + ".") for p in places), (field, places)
 
