@@ -86,10 +86,22 @@ fn accepts_json(accept: &str) -> bool {
         let refused = parts.any(|p| {
             let p = p.trim().to_ascii_lowercase();
             p.strip_prefix("q=")
-                .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+                .is_some_and(|q| is_zero_qvalue(q.trim()))
         });
         !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
     })
+}
+
+/// `q=0`, `q=0.0` ... (RFC 9110 12.4.2: at most three decimals), read without float parsing,
+/// which would add a float parser to the module for this one check.
+fn is_zero_qvalue(q: &str) -> bool {
+    match q.strip_prefix('0') {
+        Some("") => true,
+        Some(rest) => rest
+            .strip_prefix('.')
+            .is_some_and(|d| d.len() <= 3 && d.bytes().all(|b| b == b'0')),
+        None => false,
+    }
 }
 
 /// A JSON-RPC reply with the standard headers.
@@ -238,10 +250,18 @@ mod tests {
             "*/*",
             "application/*",
             "text/event-stream, application/json;q=0.5",
+            "application/json;q=0.001",
+            "application/json;q=1",
         ] {
             assert!(check_content(j, Some(accept), None).is_ok(), "{accept}");
         }
-        for accept in ["text/event-stream", "text/html", "application/json;q=0", ""] {
+        for accept in [
+            "text/event-stream",
+            "text/html",
+            "application/json;q=0",
+            "application/json; q=0.000, text/html",
+            "",
+        ] {
             assert_eq!(
                 check_content(j, Some(accept), None),
                 Err(Refusal::NotAcceptable),

@@ -361,7 +361,7 @@ struct ToolResult<'a> {
 /// The result of a successful call: `structuredContent` is the enrich answer (without the
 /// Copilot tiles); `content` is first the prompt line (what a model should read), then the same
 /// JSON as text for clients that ignore structured content. `None` if `answer` is not an object.
-pub fn success_result(answer: &str) -> Option<Value> {
+pub fn success_result(answer: &str) -> Option<Box<RawValue>> {
     let kept: Vec<(String, Box<RawValue>)> = members(answer)?
         .into_iter()
         .filter(|(k, _)| !NOT_FOR_MODELS.contains(&k.as_str()))
@@ -387,17 +387,18 @@ pub fn success_result(answer: &str) -> Option<Value> {
         structured_content: Some(Ordered(&kept)),
         is_error: false,
     };
-    serde_json::to_value(&result).ok()
+    serde_json::value::to_raw_value(&result).ok()
 }
 
 /// A failed call as the model sees it: `isError` and the reason as text.
-pub fn error_result(text: &str) -> Value {
+pub fn error_result(text: &str) -> Box<RawValue> {
     let result = ToolResult {
         content: vec![Text { kind: "text", text }],
         structured_content: None,
         is_error: true,
     };
-    serde_json::to_value(&result).unwrap_or_else(|_| json!({"content": [], "isError": true}))
+    // Serializing a struct of strings cannot fail; the fallback keeps that a non-panicking fact.
+    serde_json::value::to_raw_value(&result).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
 #[cfg(test)]
@@ -539,7 +540,7 @@ mod tests {
     #[test]
     fn success_result_shape() {
         let answer = r#"{"customerProfile":{"fullName":"E"},"recentOrders":[],"openTickets":[],"enrichedPromptContext":"Customer: E","card":{"type":"AdaptiveCard"},"degraded":["recentOrders"]}"#;
-        let r = success_result(answer).unwrap();
+        let r: Value = serde_json::from_str(success_result(answer).unwrap().get()).unwrap();
         assert_eq!(r["isError"], false);
         assert_eq!(
             r["content"][0],
@@ -556,7 +557,7 @@ mod tests {
             .unwrap()
             .starts_with(r#"{"customerProfile":"#));
         assert!(success_result("[1]").is_none());
-        let e = error_result("failed: x");
+        let e: Value = serde_json::from_str(error_result("failed: x").get()).unwrap();
         assert_eq!(
             e,
             json!({"content": [{"type": "text", "text": "failed: x"}], "isError": true})
