@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod auth;
 pub mod backoff;
+pub mod build_info;
 pub mod cache;
 pub mod call;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod httpdate;
 pub mod json_depth;
+pub mod layout;
 pub mod mcp;
 pub mod metrics;
 pub mod payload;

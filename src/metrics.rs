@@ -2,6 +2,7 @@
 //! defines [`catalog`] with the host once per VM and records each observation by its index.
 //! Envoy shows them under `wasmcustom.` in `/stats` and `/stats/prometheus`.
 
+use crate::build_info;
 use crate::mcp::protocol::{Method as McpMethod, Outcome as McpOutcome};
 use crate::service::Service;
 
@@ -97,6 +98,12 @@ pub enum Observation {
         service: Service,
         hit: bool,
     },
+    /// A root context accepted its plugin configuration (each worker's, and the canary Envoy
+    /// configures to vet it); counted under this build's version.
+    Configured,
+    /// A root context ended: its plugin configuration or module was replaced and the last request
+    /// that used it finished.
+    RootDone,
     /// One MCP exchange on the MCP route, by method (unknown ones are `other`) and outcome.
     Mcp {
         method: McpMethod,
@@ -116,7 +123,8 @@ const UP_LATENCY: usize = UP + SERVICES * CLASSES;
 const RETRY: usize = UP_LATENCY + SERVICES;
 const TOKEN: usize = RETRY + SERVICES;
 const CACHE: usize = TOKEN + 2;
-const MCP: usize = CACHE + SERVICES * 2;
+const LIFECYCLE: usize = CACHE + SERVICES * 2;
+const MCP: usize = LIFECYCLE + 2;
 const MCP_OUTCOMES: usize = McpOutcome::ALL.len();
 const MCP_LATENCY: usize = MCP + McpMethod::ALL.len() * MCP_OUTCOMES;
 const LEN: usize = MCP_LATENCY + 1;
@@ -163,6 +171,14 @@ pub fn catalog() -> Vec<(MetricKind, String)> {
             format!("{PREFIX}.cache.{}.miss", s.short_name()),
         ));
     }
+    out.push((
+        MetricKind::Counter,
+        format!(
+            "{PREFIX}.configured.{}",
+            build_info::metric_label(build_info::VERSION)
+        ),
+    ));
+    out.push((MetricKind::Counter, format!("{PREFIX}.root_done")));
     for m in McpMethod::ALL {
         for o in McpOutcome::ALL {
             out.push((
@@ -214,6 +230,8 @@ impl Observation {
             Observation::Cache { service, hit } => {
                 vec![(CACHE + service.index() * 2 + usize::from(!hit), 1)]
             }
+            Observation::Configured => vec![(LIFECYCLE, 1)],
+            Observation::RootDone => vec![(LIFECYCLE + 1, 1)],
             Observation::Mcp {
                 method,
                 outcome,
@@ -296,6 +314,17 @@ mod tests {
             "cognigy_enrich.cache.profile.miss"
         );
         assert_eq!(StatusClass::of(Some(503)), StatusClass::S5xx);
+        assert_eq!(
+            name(Observation::Configured.records()[0].0),
+            format!(
+                "cognigy_enrich.configured.{}",
+                build_info::metric_label(build_info::VERSION)
+            )
+        );
+        assert_eq!(
+            name(Observation::RootDone.records()[0].0),
+            "cognigy_enrich.root_done"
+        );
     }
 
     #[test]

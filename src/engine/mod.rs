@@ -25,8 +25,6 @@ use crate::token::{TokenCache, TokenView};
 
 mod calls;
 mod mcp;
-#[cfg(test)]
-mod mcp_tests;
 
 pub use mcp::McpHeaders;
 mod sharing;

@@ -5,6 +5,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType, Status};
 
+use crate::layout::{Layout, LAYOUT};
 use crate::shared::{CasMismatch, SharedStore};
 
 /// Wall-clock milliseconds: shared-data expiries must mean the same to every worker.
@@ -37,10 +38,31 @@ pub fn focus(context_id: u32) -> bool {
     hostcalls::set_effective_context(context_id).is_ok()
 }
 
-/// Shared data over the host.
+/// Shared data over the host, under this build's layout version ([`LAYOUT`]).
 pub struct HostStore;
 
 impl SharedStore for HostStore {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
+        Layout {
+            version: LAYOUT,
+            store: &RawHostStore,
+        }
+        .get(key)
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), CasMismatch> {
+        Layout {
+            version: LAYOUT,
+            store: &RawHostStore,
+        }
+        .set(key, value, cas)
+    }
+}
+
+/// The host's shared data, keys as given.
+struct RawHostStore;
+
+impl SharedStore for RawHostStore {
     fn get(&self, key: &str) -> Option<(Vec<u8>, u32)> {
         match hostcalls::get_shared_data(key) {
             Ok((value, Some(cas))) => Some((value.unwrap_or_default(), cas)),

@@ -6,8 +6,11 @@ use log::{error, info};
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType};
 
+use crate::build_info::VERSION;
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::layout::LAYOUT;
+use crate::metrics::Observation;
 
 use super::host::{self, HostStore};
 use super::http::Http;
@@ -36,6 +39,24 @@ impl Context for Root {
     ) {
         self.vm.call_replied(self.vm.root_id, token, body_size);
     }
+
+    /// Envoy ends a root context when its plugin configuration or module was replaced (an ECDS or
+    /// LDS push) and the last request that used it is gone. Logged and counted so an operator (and
+    /// the end-to-end tests) can see that old configurations do not pile up.
+    fn on_done(&mut self) -> bool {
+        let in_flight = self
+            .vm
+            .engine
+            .borrow()
+            .as_ref()
+            .map_or(0, Engine::in_flight);
+        info!(
+            "cognigy-enrich {VERSION}: root context {} done ({in_flight} requests in flight)",
+            self.vm.root_id
+        );
+        self.vm.metrics.borrow().record(vec![Observation::RootDone]);
+        true
+    }
 }
 
 impl RootContext for Root {
@@ -45,17 +66,22 @@ impl RootContext for Root {
         match Settings::from_json(&bytes, &env) {
             Ok(settings) => {
                 info!(
-                    "cognigy-enrich configured: path {}, deadline {} ms, caller auth {}",
+                    "cognigy-enrich configured: path {}, deadline {} ms, caller auth {}, version {VERSION}, shared-data layout v{LAYOUT}, root context {}",
                     settings.enrich_path,
                     settings.deadline_ms,
                     if settings.auth.is_enabled() {
                         "on"
                     } else {
                         "OFF"
-                    }
+                    },
+                    self.vm.root_id
                 );
                 *self.vm.engine.borrow_mut() = Some(Engine::new(Rc::new(settings), &HostStore));
                 *self.vm.metrics.borrow_mut() = Metrics::define();
+                self.vm
+                    .metrics
+                    .borrow()
+                    .record(vec![Observation::Configured]);
                 true
             }
             Err(e) => {

@@ -22,6 +22,37 @@ pub struct EnvoyOptions {
     pub log_level: &'static str,
     /// More command-line arguments, e.g. `--component-log-level wasm:trace`.
     pub extra_args: Vec<String>,
+    /// A bootstrap to run as is, instead of the demo's re-pointed one (built by the test, e.g.
+    /// with [`render_bootstrap`] and changes of its own).
+    pub bootstrap: Option<String>,
+    /// Run with hot restart on (`--base-id`, `--restart-epoch`) instead of
+    /// `--disable-hot-restart`.
+    pub hot_restart: Option<HotRestart>,
+}
+
+/// Hot-restart identity of an Envoy process: epoch 1 with the same base id takes over from
+/// epoch 0.
+#[derive(Debug, Clone, Copy)]
+pub struct HotRestart {
+    pub base_id: u32,
+    pub epoch: u32,
+}
+
+impl HotRestart {
+    /// A base id no other Envoy on the machine is likely to use (hot restart's shared memory and
+    /// domain sockets are named after it).
+    pub fn random_base_id() -> u32 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        // Envoy multiplies the base id by 10 for its socket names; stay well inside u32.
+        1000 + (h.finish() % 100_000_000) as u32
+    }
 }
 
 impl Default for EnvoyOptions {
@@ -40,6 +71,8 @@ impl Default for EnvoyOptions {
             patches: Vec::new(),
             log_level: "info",
             extra_args: Vec::new(),
+            bootstrap: None,
+            hot_restart: None,
         }
     }
 }
@@ -130,19 +163,27 @@ impl Envoy {
     pub fn try_start(mocks: &Mocks, opts: &EnvoyOptions) -> Result<Envoy, (String, String)> {
         let dir = tempdir();
         let config = dir.join("envoy.yaml");
-        std::fs::write(&config, render_bootstrap(mocks, opts)).expect("write bootstrap");
+        let yaml = match &opts.bootstrap {
+            Some(yaml) => yaml.clone(),
+            None => render_bootstrap(mocks, opts),
+        };
+        std::fs::write(&config, yaml).expect("write bootstrap");
         let log_path = dir.join("envoy.log");
         let admin_path = dir.join("admin.txt");
         let mut cmd = Command::new(envoy_bin());
         cmd.arg("-c")
             .arg(&config)
-            .args([
-                "--concurrency",
-                &opts.concurrency.to_string(),
-                "--disable-hot-restart",
-                "--log-level",
-                opts.log_level,
-            ])
+            .args(["--concurrency", &opts.concurrency.to_string()])
+            .args(match opts.hot_restart {
+                Some(h) => vec![
+                    "--base-id".to_owned(),
+                    h.base_id.to_string(),
+                    "--restart-epoch".to_owned(),
+                    h.epoch.to_string(),
+                ],
+                None => vec!["--disable-hot-restart".to_owned()],
+            })
+            .args(["--log-level", opts.log_level])
             .args(&opts.extra_args)
             .arg("--admin-address-path")
             .arg(&admin_path)
@@ -223,6 +264,32 @@ impl Envoy {
 
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident set size of the Envoy process, in KiB (`VmRSS` of /proc/<pid>/status).
+    pub fn rss_kib(&self) -> u64 {
+        read_file(Path::new(&format!("/proc/{}/status", self.pid())))
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Waits until `name` (see [`Envoy::stat`]) is at least `at_least`, at most `secs`; its
+    /// last value.
+    pub fn wait_stat(&self, name: &str, at_least: u64, secs: u64) -> u64 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self.stat(name);
+            if v >= at_least || Instant::now() >= deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Value of a counter or gauge from `/stats`, 0 when absent.

@@ -8,7 +8,9 @@
     clippy::indexing_slicing
 )]
 
+pub mod ecds;
 pub mod envoy;
+pub mod load;
 
 pub use envoy::{Envoy, EnvoyOptions};
 #[allow(unused_imports)]

@@ -176,6 +176,18 @@ impl Mocks {
         self.state.service(s).delay_ms.store(ms, Ordering::Relaxed);
     }
 
+    /// Latency added before answers of `s` whose path and query contain `needle` (on top of
+    /// [`set_delay_ms`](Self::set_delay_ms)); `0` removes it, and lets requests already waiting
+    /// on it answer at once. A test can slow down one customer while the others answer at once,
+    /// or hold its requests until something happened.
+    pub fn set_path_delay_ms(&self, s: Service, needle: &str, ms: u64) {
+        let mut delays = lock(&self.state.service(s).path_delays);
+        delays.retain(|(n, _)| n != needle);
+        if ms > 0 {
+            delays.push((needle.to_owned(), ms));
+        }
+    }
+
     /// Invalidates every token issued so far; new ones are valid as usual.
     pub fn revoke_all_tokens(&self) {
         self.state.tokens.revoke_all();

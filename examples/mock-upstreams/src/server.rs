@@ -130,6 +130,29 @@ async fn precise_sleep(d: Duration) {
     }
 }
 
+/// Waits out the path delays that match `path_and_query`, or less when a test lifts them
+/// meanwhile (so a test can hold requests until an event and then let them answer).
+async fn path_delay(service_state: &crate::state::ServiceState, path_and_query: &str) {
+    let matching = || -> u64 {
+        crate::lock(&service_state.path_delays)
+            .iter()
+            .filter(|(needle, _)| path_and_query.contains(needle.as_str()))
+            .map(|(_, ms)| *ms)
+            .sum()
+    };
+    let started = Instant::now();
+    loop {
+        let total = Duration::from_millis(matching());
+        let Some(left) = total
+            .checked_sub(started.elapsed())
+            .filter(|d| !d.is_zero())
+        else {
+            return;
+        };
+        tokio::time::sleep(left.min(Duration::from_millis(10))).await;
+    }
+}
+
 async fn respond(
     state: &State,
     service: Service,
@@ -167,6 +190,7 @@ async fn respond(
     if delay_ms > 0 {
         precise_sleep(Duration::from_millis(delay_ms)).await;
     }
+    path_delay(service_state, path_and_query).await;
 
     let Ok(body) = body else {
         return reply::error(

@@ -1,6 +1,7 @@
 //! State shared between the control API and the request handlers.
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Mutex;
 
 use crate::faults::FaultPlan;
 use crate::record::RequestLog;
@@ -14,6 +15,9 @@ pub struct ServiceState {
     pub faults: FaultPlan,
     /// Latency added before every answer, faulted or not.
     pub delay_ms: AtomicU64,
+    /// More latency for requests whose path and query contain the text: one customer slow while
+    /// the others are not.
+    pub path_delays: Mutex<Vec<(String, u64)>>,
 }
 
 impl ServiceState {
@@ -22,6 +26,7 @@ impl ServiceState {
             log: RequestLog::new(),
             faults: FaultPlan::default(),
             delay_ms: AtomicU64::new(delay_ms),
+            path_delays: Mutex::new(Vec::new()),
         }
     }
 }

@@ -212,6 +212,58 @@ fn configured_delay_applies_to_data_services_only() {
 }
 
 #[test]
+fn path_delay_slows_down_only_the_matching_customer() {
+    let mocks = start();
+    let t = token(&mocks);
+    mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 300);
+    let started = Instant::now();
+    profile(&mocks, DEMO_CUSTOMER_ID, &t);
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "another customer is not delayed"
+    );
+    let started = Instant::now();
+    profile(&mocks, "CUST-100001", &t);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 0);
+    let started = Instant::now();
+    profile(&mocks, "CUST-100001", &t);
+    assert!(started.elapsed() < Duration::from_millis(300));
+}
+
+#[test]
+fn lifting_a_path_delay_releases_the_requests_waiting_on_it() {
+    let mocks = start();
+    let t = token(&mocks);
+    mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 60_000);
+    let held = std::thread::spawn({
+        let (url, t) = (
+            url(&mocks, Service::Profile, "/api/v1/customers/CUST-100001"),
+            t.clone(),
+        );
+        move || {
+            let started = Instant::now();
+            let r = common::agent()
+                .get(&url)
+                .set("Authorization", &format!("Bearer {t}"))
+                .call();
+            (r.map(|r| r.status()).ok(), started.elapsed())
+        }
+    });
+    // Released only once the mock holds it.
+    while mocks.requests(Service::Profile).is_empty() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    mocks.set_path_delay_ms(Service::Profile, "CUST-100001", 0);
+    let (status, took) = held.join().unwrap();
+    assert_eq!(status, Some(200));
+    assert!(
+        took < Duration::from_secs(30),
+        "released, not timed out: {took:?}"
+    );
+}
+
+#[test]
 fn hang_holds_the_request_until_the_client_gives_up() {
     let mocks = start();
     let t = token(&mocks);

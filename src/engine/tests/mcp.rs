@@ -1,13 +1,14 @@
-//! The MCP route through the engine with a fake host: admission before any JSON-RPC, every
-//! method's answer, and `tools/call` running the very pipeline of the enrich route.
+//! The MCP route through the engine with a fake host (its own small one: MCP requests come in
+//! through `on_mcp_request_headers`): admission before any JSON-RPC is read, every method's
+//! answer, and `tools/call` running the very pipeline of the enrich route.
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::{json, Value};
 
-use super::*;
 use crate::config::test_settings;
+use crate::engine::*;
 use crate::mcp::protocol::{Method, Outcome};
 use crate::metrics::Observation;
 use crate::shared::MemoryStore;

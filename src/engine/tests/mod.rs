@@ -1,0 +1,11 @@
+//! The engine driven through whole request lifecycles with a fake clock and host (`sim`), one
+//! file per topic.
+
+mod sim;
+
+mod admission;
+mod answers;
+mod mcp;
+mod retry_deadline;
+mod sharing_cache;
+mod token;
