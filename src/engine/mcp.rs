@@ -2,13 +2,14 @@
 //! any JSON-RPC is read), answered locally for everything but `tools/call`, which runs the enrich
 //! pipeline unchanged and has its answer written as a tool result instead of the enrich body.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::*;
 use crate::mcp::http::{self as mcp_http, Refusal};
 use crate::mcp::jsonrpc::{self, Id, Message, RpcError, METHOD_NOT_FOUND};
 use crate::mcp::protocol::{self, Method, Outcome};
 use crate::mcp::tool::{self, CallError};
+use crate::mcp::value::obj;
 use crate::mcp::Exchange;
 
 /// 202 Accepted without a body: the answer to a notification or a client's response.
@@ -141,8 +142,11 @@ impl Engine {
         let label = Method::of(&method);
         let result: Result<Value, RpcError> = match label {
             Method::Initialize => protocol::initialize(&params.object()),
-            Method::Ping => Ok(json!({})),
-            Method::ToolsList => Ok(json!({"tools": [tool::descriptor(&self.settings)]})),
+            Method::Ping => Ok(Value::Object(serde_json::Map::new())),
+            Method::ToolsList => Ok(obj([(
+                "tools",
+                Value::Array(vec![tool::descriptor(&self.settings)]),
+            )])),
             Method::ToolsCall => return self.mcp_tools_call(ctx, id, params.object(), now, store),
             _ => Err(RpcError::new(METHOD_NOT_FOUND, "Method not found")),
         };

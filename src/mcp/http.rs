@@ -2,7 +2,7 @@
 //! refusal on the MCP route. Caller auth sits between [`check_origin_and_method`] and
 //! [`check_content`] in the engine, so it is the enrich route's own check.
 
-use serde_json::json;
+use super::value::{obj, strings};
 
 use super::jsonrpc::{self, RpcError, INVALID_REQUEST, SERVER_ERROR};
 use super::protocol::Revision;
@@ -169,7 +169,7 @@ impl Refusal {
                             supported.join(", ")
                         ),
                     )
-                    .with_data(json!({"supported": supported})),
+                    .with_data(obj([("supported", strings(&supported))])),
                 )
             }
         }
@@ -180,6 +180,7 @@ impl Refusal {
 mod tests {
     use super::*;
     use crate::auth::AuthFailure;
+    use serde_json::json;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -9,6 +9,7 @@ pub mod http;
 pub mod jsonrpc;
 pub mod protocol;
 pub mod tool;
+pub mod value;
 
 use jsonrpc::Id;
 use protocol::{Method, Revision};

@@ -1,9 +1,10 @@
 //! The MCP protocol revisions this server speaks, the `initialize` handshake and the method names
 //! it knows (which are also the only labels its metrics use).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::jsonrpc::{RpcError, INVALID_PARAMS};
+use super::value::{obj, s};
 
 /// A protocol revision this server implements. 2025-03-26 and earlier (batches, no
 /// `structuredContent`) and 2026-07-28 (no `initialize`, no sessions) are not among them: a client
@@ -68,16 +69,22 @@ pub fn initialize(params: &Map<String, Value>) -> Result<Value, RpcError> {
         }
     }
     let revision = Revision::parse(requested).unwrap_or(Revision::LATEST);
-    Ok(json!({
-        "protocolVersion": revision.as_str(),
-        "capabilities": {"tools": {"listChanged": false}},
-        "serverInfo": {
-            "name": env!("CARGO_PKG_NAME"),
-            "title": "Cognigy customer context",
-            "version": env!("CARGO_PKG_VERSION"),
-        },
-        "instructions": INSTRUCTIONS,
-    }))
+    Ok(obj([
+        ("protocolVersion", s(revision.as_str())),
+        (
+            "capabilities",
+            obj([("tools", obj([("listChanged", Value::Bool(false))]))]),
+        ),
+        (
+            "serverInfo",
+            obj([
+                ("name", s(env!("CARGO_PKG_NAME"))),
+                ("title", s("Cognigy customer context")),
+                ("version", s(env!("CARGO_PKG_VERSION"))),
+            ]),
+        ),
+        ("instructions", s(INSTRUCTIONS)),
+    ]))
 }
 
 /// A method as metrics and logs name it. A client cannot create labels: whatever it sends outside
@@ -203,6 +210,7 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
