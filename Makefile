@@ -87,6 +87,14 @@ fuzz-smoke:
 	scripts/install-tools.sh fuzz
 	scripts/fuzz.sh 10
 
+## Soak (not part of `make test`, which runs its 2-minute variant with the other e2e tests):
+## SOAK_SECS of steady mixed traffic while a fault script cycles the services through slow, 429,
+## 500, reset, closed port and back; the figures go to bench/soak.md. See tests/e2e_soak.rs.
+.PHONY: soak
+SOAK_SECS ?= 1200
+soak: build
+	SOAK_SECS=$(SOAK_SECS) SOAK_REPORT=bench/soak.md cargo test --test e2e_soak -- --nocapture
+
 ## Benchmark (not part of `make test`): bench/run.sh writes bench/results.md. BENCH_RSS_RUN=0
 ## skips the 1M-request RSS run; see bench/run.sh for the other knobs.
 bench:

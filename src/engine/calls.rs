@@ -282,9 +282,17 @@ impl Engine {
         let id = request.id.clone();
         let slot = request.slots.get_mut(service);
         let latency_ms = slot.sent_ms.map_or(0, |t| now.saturating_sub(t));
+        // Envoy's own reply for a call that never reached the service counts as no answer.
+        let local_reply = reply
+            .status
+            .and_then(|code| crate::local_reply::classify(code, &reply.body));
         self.observations.push(Observation::Upstream {
             service,
-            class: StatusClass::of(reply.status),
+            class: if local_reply.is_some() {
+                StatusClass::Reset
+            } else {
+                StatusClass::of(reply.status)
+            },
             latency_ms,
         });
         let limits = settings.limits;
@@ -346,7 +354,16 @@ impl Engine {
                     attempts: slot.attempts,
                 })),
             },
-            Some(code) => Some(Err(ServiceFailure::Status(code))),
+            Some(code) => match local_reply {
+                Some(kind) => {
+                    info!(
+                        "[{id}] {} unreachable: Envoy answered {code} itself ({kind:?})",
+                        service.short_name()
+                    );
+                    Some(Err(ServiceFailure::Unreachable))
+                }
+                None => Some(Err(ServiceFailure::Status(code))),
+            },
             None => Some(Err(ServiceFailure::Unreachable)),
         };
         match outcome {

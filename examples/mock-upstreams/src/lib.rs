@@ -23,6 +23,7 @@ mod api;
 mod data;
 mod faults;
 mod mocks;
+mod pki;
 mod record;
 mod reply;
 mod server;
@@ -33,6 +34,7 @@ mod urlencoded;
 pub use data::{dataset, Customer, Dataset, Order, OrderItem, Profile, Ticket, DEMO_CUSTOMER_ID};
 pub use faults::{Fault, MALFORMED_BODY};
 pub use mocks::Mocks;
+pub use pki::{PkiError, ServerIdentity, TestCa, Validity};
 pub use record::Recorded;
 pub use token::TOKEN_PATH;
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::faults::Fault;
+use crate::pki::{PkiError, ServerIdentity};
 use crate::record::Recorded;
 use crate::server::{spawn_listener, ListenerGuard};
 use crate::state::State;
@@ -191,6 +192,23 @@ impl Mocks {
     /// Invalidates every token issued so far; new ones are valid as usual.
     pub fn revoke_all_tokens(&self) {
         self.state.tokens.revoke_all();
+    }
+
+    /// Serves `s` over HTTPS with `identity` from the next connection on, or (`None`) plain HTTP
+    /// again. Connections already open keep what they had: take the service down and up
+    /// ([`set_down`](Self::set_down)) to make clients reconnect.
+    pub fn set_tls(&self, s: Service, identity: Option<&ServerIdentity>) -> Result<(), PkiError> {
+        let config = match identity {
+            Some(id) => Some(id.server_config()?),
+            None => None,
+        };
+        *lock(&self.state.service(s).tls) = config;
+        Ok(())
+    }
+
+    /// TLS handshakes `s` completed since start.
+    pub fn tls_handshakes(&self, s: Service) -> u64 {
+        self.state.service(s).tls_handshakes.load(Ordering::Relaxed)
     }
 
     fn handle(&self) -> io::Result<&Handle> {

@@ -12,6 +12,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
@@ -81,6 +82,18 @@ async fn accept_loop(
                 _ = stop.changed() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
+                        let tls = crate::lock(&state.service(service).tls).clone();
+                        if let Some(config) = tls {
+                            tokio::spawn(serve_tls(
+                                tokio_rustls::TlsAcceptor::from(config),
+                                stream,
+                                state.clone(),
+                                service,
+                                stop.clone(),
+                                closed.clone(),
+                            ));
+                            continue;
+                        }
                         tokio::spawn(serve_connection(
                             stream,
                             state.clone(),
@@ -98,7 +111,10 @@ async fn accept_loop(
     drop(closed);
 }
 
-async fn serve_connection(
+/// Serves one connection over TLS: the handshake first (a client that refuses the certificate
+/// ends it here), then the same HTTP pipeline as plain connections.
+async fn serve_tls(
+    acceptor: tokio_rustls::TlsAcceptor,
     stream: TcpStream,
     state: Arc<State>,
     service: Service,
@@ -106,6 +122,37 @@ async fn serve_connection(
     closed: mpsc::SyncSender<()>,
 ) {
     let _ = stream.set_nodelay(true);
+    let accepted = tokio::select! {
+        accepted = acceptor.accept(stream) => accepted,
+        _ = stop.changed() => return,
+    };
+    if let Ok(tls_stream) = accepted {
+        state
+            .service(service)
+            .tls_handshakes
+            .fetch_add(1, Ordering::Relaxed);
+        serve_io(tls_stream, state, service, stop, closed).await;
+    }
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    state: Arc<State>,
+    service: Service,
+    stop: watch::Receiver<()>,
+    closed: mpsc::SyncSender<()>,
+) {
+    let _ = stream.set_nodelay(true);
+    serve_io(stream, state, service, stop, closed).await;
+}
+
+async fn serve_io<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    state: Arc<State>,
+    service: Service,
+    mut stop: watch::Receiver<()>,
+    closed: mpsc::SyncSender<()>,
+) {
     let handler = service_fn(move |request| {
         let state = state.clone();
         async move { Ok::<_, Infallible>(respond(&state, service, request).await) }

@@ -1,7 +1,7 @@
 //! State shared between the control API and the request handlers.
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::faults::FaultPlan;
 use crate::record::RequestLog;
@@ -18,6 +18,10 @@ pub struct ServiceState {
     /// More latency for requests whose path and query contain the text: one customer slow while
     /// the others are not.
     pub path_delays: Mutex<Vec<(String, u64)>>,
+    /// When set, new connections are served over TLS with this configuration.
+    pub tls: Mutex<Option<Arc<tokio_rustls::rustls::ServerConfig>>>,
+    /// TLS handshakes that completed (a refused certificate never completes one).
+    pub tls_handshakes: AtomicU64,
 }
 
 impl ServiceState {
@@ -27,6 +31,8 @@ impl ServiceState {
             faults: FaultPlan::default(),
             delay_ms: AtomicU64::new(delay_ms),
             path_delays: Mutex::new(Vec::new()),
+            tls: Mutex::new(None),
+            tls_handshakes: AtomicU64::new(0),
         }
     }
 }

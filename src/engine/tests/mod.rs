@@ -5,6 +5,7 @@ mod sim;
 
 mod admission;
 mod answers;
+mod local_reply;
 mod mcp;
 mod retry_deadline;
 mod sharing_cache;
