@@ -46,6 +46,7 @@ validate:
 	scripts/validate-configs.sh
 
 e2e: build
+	scripts/install-tools.sh copilot
 	cargo test --test 'e2e_*'
 
 ## The MCP endpoint through the official clients (tests/mcp_clients.rs): the MCP Python SDK newest

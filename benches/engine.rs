@@ -217,10 +217,56 @@ fn parts(c: &mut Criterion) {
     c.bench_function("aggregate/answer_json", |b| {
         b.iter(|| black_box(&gathered).answer_json(&settings.prompt));
     });
+    // The same answer with the Agent Copilot identity and card (what the demo sends).
+    let copilot = cognigy_enrich::copilot::CopilotSettings {
+        identity: true,
+        card: true,
+        ..Default::default()
+    };
+    c.bench_function("aggregate/answer_json_with_tiles", |b| {
+        b.iter(|| black_box(&gathered).answer_json_with(&settings.prompt, Some(&copilot)));
+    });
     c.bench_function("payload/customer_pattern_is_match", |b| {
         b.iter(|| settings.customer_pattern.is_match(black_box("CUST-992847")));
     });
 }
 
-criterion_group!(benches, engine, parts);
+/// The answer pipeline on a large answer: a profile and 50 orders of 5 kB, cut to the default
+/// `answer.maxBytes`, with and without a `fields` allow-list on the orders.
+fn answer_cap(c: &mut Criterion) {
+    use cognigy_enrich::answer::{self, AnswerSettings, FieldList};
+    let orders: Vec<String> = (0..50)
+        .map(|i| {
+            format!(
+                r#"{{"orderNumber":"ORD-{i:02}","status":"shipped","note":"{}"}}"#,
+                "n".repeat(4950)
+            )
+        })
+        .collect();
+    let body = format!(r#"{{"items":[{}]}}"#, orders.join(","));
+    let (Ok(ServiceData::Profile(p)), Ok(ServiceData::Orders(o))) = (
+        parse_reply(Service::Profile, PROFILE.as_bytes(), 1 << 20, 50),
+        parse_reply(Service::Orders, body.as_bytes(), 1 << 20, 50),
+    ) else {
+        eprintln!("bench bodies refused");
+        return;
+    };
+    let gathered = Gathered {
+        profile: Some(&p),
+        orders: Some(&o),
+        ..Gathered::default()
+    };
+    let prompt = cognigy_enrich::config::PromptSettings::default();
+    let capped = AnswerSettings::default();
+    c.bench_function("answer/write_50x5kb_capped", |b| {
+        b.iter(|| answer::write(black_box(&gathered), &prompt, &capped, None, ""));
+    });
+    let mut with_fields = AnswerSettings::default();
+    with_fields.fields.orders = FieldList::new(vec!["orderNumber".into(), "status".into()]).ok();
+    c.bench_function("answer/write_50x5kb_fields", |b| {
+        b.iter(|| answer::write(black_box(&gathered), &prompt, &with_fields, None, ""));
+    });
+}
+
+criterion_group!(benches, engine, parts, answer_cap);
 criterion_main!(benches);

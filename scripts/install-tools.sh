@@ -10,7 +10,9 @@
 #                                    newest 1.x (.venv-mcp1) and 2.x (.venv-mcp2), pinned in
 #                                    tests/mcp/requirements-mcp{1,2}.txt, and the TypeScript SDK
 #                                    (`npm ci` in tests/mcp/ts, pinned by its package-lock.json)
-#   scripts/install-tools.sh test    + wasm-bindgen test runner, cargo-audit, cargo-fuzz
+#   scripts/install-tools.sh copilot the Adaptive Card check's Node packages (tests/copilot,
+#                                    `npm ci` from its lock file)
+#   scripts/install-tools.sh test    + wasm-bindgen test runner, cargo-audit, cargo-fuzz, copilot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +72,23 @@ if [[ "$what" == mcp ]]; then
   fi
   exit 0
 fi
+# tests/copilot: Microsoft's `adaptivecards` renderer, jsdom and markdown-it, exactly as
+# package-lock.json pins them. Reinstalled only when the lock file changed (a stamp in
+# node_modules remembers the one installed).
+install_card_check() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm || { echo "install-tools: cannot install Node.js and npm" >&2; exit 1; }
+  fi
+  local dir=tests/copilot stamp=tests/copilot/node_modules/.installed-lock
+  if ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+  fi
+}
+if [[ "$what" == copilot ]]; then
+  install_card_check
+  exit 0
+fi
 
 have_target wasm32-wasip1 || rustup target add wasm32-wasip1
 if ! command -v wasm-opt >/dev/null; then
@@ -120,3 +139,4 @@ if ! cargo audit --version >/dev/null 2>&1; then
   cargo install cargo-audit --locked
 fi
 install_cargo_fuzz
+install_card_check

@@ -1,9 +1,8 @@
 //! The answer: the three services' data side by side, and the prompt line for the Agent Assist LLM.
 
-use serde::Serialize;
-use serde_json::value::RawValue;
-
+use crate::answer::{self, AnswerError, AnswerSettings};
 use crate::config::PromptSettings;
+use crate::copilot::CopilotSettings;
 use crate::service::{Listing, Profile, Service};
 use crate::template::Field;
 
@@ -19,21 +18,6 @@ pub struct Gathered<'a> {
     /// Answer keys served from the cache because their service failed.
     pub stale: Vec<&'static str>,
 }
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Answer<'a> {
-    customer_profile: &'a RawValue,
-    recent_orders: &'a [Box<RawValue>],
-    open_tickets: &'a [Box<RawValue>],
-    enriched_prompt_context: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    degraded: &'a [&'static str],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    stale: &'a [&'static str],
-}
-
-const EMPTY_OBJECT: &str = "{}";
 
 impl Gathered<'_> {
     /// Answer keys of the services that gave nothing, in answer order.
@@ -124,20 +108,21 @@ impl Gathered<'_> {
         }
     }
 
-    /// The 200 body. `degraded` is present only when something is missing, so a full answer has
-    /// exactly the four keys.
-    pub fn answer_json(&self, cfg: &PromptSettings) -> Result<String, serde_json::Error> {
-        let empty: Box<RawValue> = RawValue::from_string(EMPTY_OBJECT.to_owned())?;
-        let prompt = self.prompt(cfg);
-        let degraded = self.degraded();
-        serde_json::to_string(&Answer {
-            customer_profile: self.profile.map_or(&*empty, |p| &*p.raw),
-            recent_orders: self.orders.map_or(&[][..], |l| &l.items),
-            open_tickets: self.tickets.map_or(&[][..], |l| &l.items),
-            enriched_prompt_context: &prompt,
-            degraded: &degraded,
-            stale: &self.stale,
-        })
+    /// The 200 body with every key and no size cap (fuzzing, benches): the pipeline of
+    /// [`crate::answer::write`] with [`AnswerSettings::unlimited`]. `degraded` is present only
+    /// when something is missing, so a full answer has exactly the four keys.
+    pub fn answer_json(&self, cfg: &PromptSettings) -> Result<String, AnswerError> {
+        self.answer_json_with(cfg, None)
+    }
+
+    /// [`Gathered::answer_json`] with the Agent Copilot `identity` and `card` that `copilot`
+    /// turns on.
+    pub fn answer_json_with(
+        &self,
+        cfg: &PromptSettings,
+        copilot: Option<&CopilotSettings>,
+    ) -> Result<String, AnswerError> {
+        answer::write(self, cfg, &AnswerSettings::unlimited(), copilot, "").map(|w| w.body)
     }
 }
 

@@ -8,9 +8,11 @@ use std::fmt;
 use regex_lite::Regex;
 use serde::Deserialize;
 
+use crate::answer::{self, AnswerMode, AnswerSettings, FieldList};
 use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
+use crate::copilot::{CopilotConfig, CopilotSettings};
 use crate::mcp::config::{McpConfig, McpSettings};
 use crate::secret::Secret;
 use crate::service::Service;
@@ -39,8 +41,28 @@ pub struct PluginConfig {
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
+    /// Agent Copilot tile output (`identity`, `card`); off by default.
+    pub copilot: CopilotConfig,
+    /// How the enrich route answers: HTTP errors (`status`) or always 200 with `ok`.
+    pub answer_mode: AnswerMode,
+    pub answer: AnswerConfig,
     /// The MCP endpoint (`tools/call get_customer_context` runs the enrich pipeline).
     pub mcp: McpConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct AnswerConfig {
+    /// Cap on the answer body's UTF-8 length, every key included.
+    pub max_bytes: usize,
+}
+
+impl Default for AnswerConfig {
+    fn default() -> Self {
+        AnswerConfig {
+            max_bytes: answer::DEFAULT_MAX_BYTES,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +125,8 @@ pub struct ServiceConfig {
     pub limit: Option<u32>,
     /// Off unless given.
     pub cache: Option<CacheConfig>,
+    /// Top-level keys kept from the record (the profile, or each list item); all when absent.
+    pub fields: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,6 +152,8 @@ pub struct PromptConfig {
     pub max_chars: usize,
     /// Replaces the default prompt; named fields in braces (see [`crate::template::Field`]).
     pub template: Option<String>,
+    /// The prompt of an `answerMode: "always200"` failure envelope.
+    pub unavailable_text: String,
 }
 
 /// The validated prompt settings.
@@ -162,6 +188,9 @@ impl Default for PluginConfig {
             services: ServicesConfig::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
+            copilot: CopilotConfig::default(),
+            answer_mode: AnswerMode::default(),
+            answer: AnswerConfig::default(),
             mcp: McpConfig::default(),
         }
     }
@@ -216,6 +245,7 @@ impl Default for PromptConfig {
             max_value_chars: 120,
             max_chars: 1000,
             template: None,
+            unavailable_text: answer::DEFAULT_UNAVAILABLE_TEXT.to_owned(),
         }
     }
 }
@@ -334,6 +364,8 @@ pub struct ServiceSettings {
     pub timeout_ms: u64,
     pub limit: u32,
     pub cache: Option<CacheSettings>,
+    /// `fields`: the allow-list of top-level keys; `None` keeps every key.
+    pub fields: Option<FieldList>,
 }
 
 #[derive(Debug, Clone)]
@@ -381,6 +413,10 @@ pub struct Settings {
     pub services: ServiceSet,
     pub prompt: PromptSettings,
     pub server_timing: bool,
+    pub copilot: CopilotSettings,
+    pub answer_mode: AnswerMode,
+    /// `answer.maxBytes`, the services' `fields` and `prompt.unavailableText`, for the pipeline.
+    pub answer: AnswerSettings,
     pub mcp: McpSettings,
 }
 
@@ -478,6 +514,12 @@ fn service_settings(
         }
         None => None,
     };
+    let fields = match cfg.fields {
+        Some(names) => {
+            Some(FieldList::new(names).map_err(|why| refuse(format!("{field}.fields"), why))?)
+        }
+        None => None,
+    };
     Ok(ServiceSettings {
         service,
         cluster,
@@ -487,16 +529,45 @@ fn service_settings(
         timeout_ms,
         limit,
         cache,
+        fields,
     })
 }
 
-/// The configuration fields that are lists; an array anywhere else is refused.
-const LIST_FIELDS: [&str; 1] = ["mcp.allowedOrigins"];
+/// What a list field holds. serde reads a JSON array into a struct by position, so every array
+/// but these is refused; a list of objects has its elements checked like any other object.
+enum ListOf {
+    Strings,
+    Objects,
+}
 
-/// Where the first JSON array in `value` is, as a dotted field path.
+/// The fields that are lists: `services.<service>.fields`, `copilot.identityRows` and
+/// `mcp.allowedOrigins`.
+fn list_field(path: &str) -> Option<ListOf> {
+    if path == "copilot.identityRows" {
+        return Some(ListOf::Objects);
+    }
+    if path == "mcp.allowedOrigins" {
+        return Some(ListOf::Strings);
+    }
+    path.strip_prefix("services.")
+        .and_then(|rest| rest.strip_suffix(".fields"))
+        .is_some_and(|service| !service.contains('.'))
+        .then_some(ListOf::Strings)
+}
+
+/// Where the first JSON array in `value` is, as a dotted field path (lists are skipped).
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
-        serde_json::Value::Array(_) if LIST_FIELDS.contains(&path) => None,
+        serde_json::Value::Array(items) if list_field(path).is_some() => match list_field(path) {
+            Some(ListOf::Objects) => items.iter().enumerate().find_map(|(i, item)| {
+                let path = format!("{path}[{i}]");
+                match item {
+                    serde_json::Value::Array(_) => Some(path),
+                    _ => first_array(item, &path),
+                }
+            }),
+            _ => None,
+        },
         serde_json::Value::Array(_) => Some(if path.is_empty() {
             "(root)".to_owned()
         } else {
@@ -526,8 +597,8 @@ impl Settings {
         } else {
             bytes
         };
-        // serde reads a JSON array into a struct by position ({"limits": [4096, 8]}); no field
-        // of this configuration is a list, so any array is refused before that can happen.
+        // serde reads a JSON array into a struct by position ({"limits": [4096, 8]}); the only
+        // lists are `services.*.fields`, so any other array is refused before that can happen.
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
             if let Some(field) = first_array(&value, "") {
                 return Err(refuse(field, "invalid type: sequence, expected a map"));
@@ -632,6 +703,29 @@ impl Settings {
             }
             None => None,
         };
+        let unavailable_text = cfg.prompt.unavailable_text.clone();
+        let unavailable_chars = unavailable_text.chars().count();
+        in_range(
+            "prompt.unavailableText",
+            unavailable_chars as u64,
+            1,
+            cfg.prompt.max_chars as u64,
+        )
+        .map_err(|_| {
+            refuse(
+                "prompt.unavailableText",
+                format!(
+                    "must be 1 to prompt.maxChars ({}) characters, got {unavailable_chars}",
+                    cfg.prompt.max_chars
+                ),
+            )
+        })?;
+        in_range(
+            "answer.maxBytes",
+            cfg.answer.max_bytes as u64,
+            1024,
+            16 * 1024 * 1024,
+        )?;
         let prompt = PromptSettings {
             max_value_chars: cfg.prompt.max_value_chars,
             max_chars: cfg.prompt.max_chars,
@@ -671,6 +765,7 @@ impl Settings {
             WebhookAuth::disabled()
         };
 
+        let copilot = cfg.copilot.validate()?;
         let mcp = cfg.mcp.validate(&cfg.enrich_path)?;
         let deadline = cfg.deadline_ms;
         let s = cfg.services;
@@ -712,9 +807,20 @@ impl Settings {
                 client_id,
                 client_secret,
             },
+            answer: AnswerSettings {
+                max_bytes: cfg.answer.max_bytes,
+                fields: answer::Fields {
+                    profile: services.profile.fields.clone(),
+                    orders: services.orders.fields.clone(),
+                    tickets: services.tickets.fields.clone(),
+                },
+                unavailable_text,
+            },
             services,
             prompt,
             server_timing: cfg.server_timing,
+            copilot,
+            answer_mode: cfg.answer_mode,
             mcp,
         })
     }

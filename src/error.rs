@@ -48,6 +48,8 @@ pub enum EnrichError {
         budget_ms: u64,
     },
     Internal,
+    /// The answer does not fit `answer.maxBytes` even with both lists empty.
+    AnswerTooLarge,
 }
 
 /// A complete local answer.
@@ -69,6 +71,27 @@ struct ValidationDetail<'a> {
     errors: &'a [FieldError],
 }
 
+/// The `answerMode: "always200"` failure: the flow's tiles and prompt read the same keys as on a
+/// success, and a designer branches on `ok`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    ok: bool,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+    customer_profile: EmptyObject,
+    recent_orders: [u8; 0],
+    open_tickets: [u8; 0],
+    enriched_prompt_context: &'a str,
+}
+
+#[derive(Serialize)]
+struct EmptyObject {}
+
+const VALIDATION_DETAIL: &str = "Invalid Cognigy payload structure";
+
 pub const JSON: &str = "application/json";
 
 fn json_body<T: Serialize>(value: &T) -> String {
@@ -85,56 +108,99 @@ impl EnrichError {
             ("content-type", JSON.to_owned()),
             ("cache-control", "no-store".to_owned()),
         ];
-        let (status, detail) = match self {
-            EnrichError::InvalidPayload(errors) => {
-                let body = json_body(&ValidationDetail {
-                    detail: "Invalid Cognigy payload structure",
-                    errors,
-                });
-                return Reply {
-                    status: 422,
-                    headers,
-                    body,
-                };
-            }
-            EnrichError::MethodNotAllowed => {
-                headers.push(("allow", "POST".to_owned()));
-                (405, "Method Not Allowed".to_owned())
-            }
-            EnrichError::Unauthorized(failure) => {
+        match self {
+            EnrichError::MethodNotAllowed => headers.push(("allow", "POST".to_owned())),
+            EnrichError::Unauthorized(_) => {
                 headers.push(("www-authenticate", "Bearer".to_owned()));
-                let msg = match failure {
-                    AuthFailure::Missing => "Not authenticated",
-                    AuthFailure::Invalid => "Invalid webhook token",
-                };
-                (401, msg.to_owned())
             }
-            EnrichError::UnsupportedMediaType => (
-                415,
-                "Unsupported Media Type: expected application/json".to_owned(),
-            ),
-            EnrichError::PayloadTooLarge { limit } => {
-                (413, format!("Request body exceeds {limit} bytes"))
-            }
-            EnrichError::Upstream { service, failure } => {
-                (502, upstream_message(*service, *failure))
-            }
-            EnrichError::Token(TokenFailure::Rejected) => {
-                (502, "OAuth client credentials invalid".to_owned())
-            }
-            EnrichError::Token(TokenFailure::Unavailable) => {
-                (502, "OAuth token service unavailable".to_owned())
-            }
-            EnrichError::DeadlineExceeded { budget_ms } => (
-                504,
-                format!("Context enrichment timed out after {budget_ms} ms"),
-            ),
-            EnrichError::Internal => (500, "Context enrichment failed".to_owned()),
+            _ => {}
+        }
+        let detail = self.detail();
+        let body = match self {
+            EnrichError::InvalidPayload(errors) => json_body(&ValidationDetail {
+                detail: VALIDATION_DETAIL,
+                errors,
+            }),
+            _ => json_body(&Detail { detail: &detail }),
         };
         Reply {
-            status,
+            status: self.status(),
             headers,
-            body: json_body(&Detail { detail: &detail }),
+            body,
+        }
+    }
+
+    /// The `detail` message of the body.
+    fn detail(&self) -> String {
+        match self {
+            EnrichError::InvalidPayload(_) => VALIDATION_DETAIL.to_owned(),
+            EnrichError::MethodNotAllowed => "Method Not Allowed".to_owned(),
+            EnrichError::Unauthorized(AuthFailure::Missing) => "Not authenticated".to_owned(),
+            EnrichError::Unauthorized(AuthFailure::Invalid) => "Invalid webhook token".to_owned(),
+            EnrichError::UnsupportedMediaType => {
+                "Unsupported Media Type: expected application/json".to_owned()
+            }
+            EnrichError::PayloadTooLarge { limit } => format!("Request body exceeds {limit} bytes"),
+            EnrichError::Upstream { service, failure } => upstream_message(*service, *failure),
+            EnrichError::Token(TokenFailure::Rejected) => {
+                "OAuth client credentials invalid".to_owned()
+            }
+            EnrichError::Token(TokenFailure::Unavailable) => {
+                "OAuth token service unavailable".to_owned()
+            }
+            EnrichError::DeadlineExceeded { budget_ms } => {
+                format!("Context enrichment timed out after {budget_ms} ms")
+            }
+            EnrichError::Internal => "Context enrichment failed".to_owned(),
+            EnrichError::AnswerTooLarge => {
+                "Internal service unavailable: answer too large".to_owned()
+            }
+        }
+    }
+
+    /// The status [`EnrichError::reply`] answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            EnrichError::MethodNotAllowed => 405,
+            EnrichError::Unauthorized(_) => 401,
+            EnrichError::UnsupportedMediaType => 415,
+            EnrichError::PayloadTooLarge { .. } => 413,
+            EnrichError::InvalidPayload(_) => 422,
+            EnrichError::Upstream { .. } | EnrichError::Token(_) | EnrichError::AnswerTooLarge => {
+                502
+            }
+            EnrichError::DeadlineExceeded { .. } => 504,
+            EnrichError::Internal => 500,
+        }
+    }
+
+    /// The same failure for `answerMode: "always200"`: HTTP 200 with `{"ok": false, "status",
+    /// "detail", "errors" (422 only), "customerProfile": {}, "recentOrders": [], "openTickets":
+    /// [], "enrichedPromptContext": <unavailable_text>}`. The headers that only mean something
+    /// on an HTTP error (`WWW-Authenticate`, `Allow`) are left out.
+    pub fn always200_reply(&self, unavailable_text: &str) -> Reply {
+        let detail = self.detail();
+        let errors = match self {
+            EnrichError::InvalidPayload(errors) => Some(errors.as_slice()),
+            _ => None,
+        };
+        let body = json_body(&Envelope {
+            ok: false,
+            status: self.status(),
+            detail: &detail,
+            errors,
+            customer_profile: EmptyObject {},
+            recent_orders: [],
+            open_tickets: [],
+            enriched_prompt_context: unavailable_text,
+        });
+        Reply {
+            status: 200,
+            headers: vec![
+                ("content-type", JSON.to_owned()),
+                ("cache-control", "no-store".to_owned()),
+            ],
+            body,
         }
     }
 
@@ -166,6 +232,7 @@ impl EnrichError {
             EnrichError::Token(TokenFailure::Unavailable) => "token_unavailable",
             EnrichError::DeadlineExceeded { .. } => "deadline_exceeded",
             EnrichError::Internal => "internal",
+            EnrichError::AnswerTooLarge => "answer_too_large",
         }
     }
 }

@@ -7,12 +7,14 @@
 //! calls.
 
 pub mod aggregate;
+pub mod answer;
 pub mod auth;
 pub mod backoff;
 pub mod build_info;
 pub mod cache;
 pub mod call;
 pub mod config;
+pub mod copilot;
 pub mod encode;
 pub mod engine;
 pub mod error;

@@ -9,7 +9,7 @@ use crate::service::Service;
 pub const PREFIX: &str = "cognigy_enrich";
 
 /// Every request outcome: `ok`, `degraded`, then one per error (see `EnrichError::outcome`).
-pub const OUTCOMES: [&str; 15] = [
+pub const OUTCOMES: [&str; 16] = [
     "ok",
     "degraded",
     "method_not_allowed",
@@ -25,6 +25,7 @@ pub const OUTCOMES: [&str; 15] = [
     "token_unavailable",
     "deadline_exceeded",
     "internal",
+    "answer_too_large",
 ];
 
 /// How an upstream call ended.
@@ -385,6 +386,7 @@ mod tests {
             EnrichError::Token(TokenFailure::Unavailable),
             EnrichError::DeadlineExceeded { budget_ms: 1 },
             EnrichError::Internal,
+            EnrichError::AnswerTooLarge,
         ];
         for e in errors {
             assert!(OUTCOMES.contains(&e.outcome()), "{}", e.outcome());

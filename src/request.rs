@@ -1,5 +1,6 @@
 //! One enrich request's state: where it is in its life, and each service call's progress.
 
+use crate::aggregate::Gathered;
 use crate::error::ServiceFailure;
 use crate::service::{Service, ServiceData};
 
@@ -167,5 +168,37 @@ impl Request {
             }
         }
         parts.join(", ")
+    }
+}
+
+impl Request {
+    /// What the services gave, for the answer pipeline ([`crate::answer::write`]): each
+    /// finished call's data, or nothing for one that failed or is still out.
+    pub fn gathered(&self) -> Gathered<'_> {
+        let data = |s: Service| match &self.slots.get(s).state {
+            SlotState::Done(Ok(d)) => Some(d),
+            _ => None,
+        };
+        Gathered {
+            profile: match data(Service::Profile) {
+                Some(ServiceData::Profile(p)) => Some(p),
+                _ => None,
+            },
+            orders: match data(Service::Orders) {
+                Some(ServiceData::Orders(l)) => Some(l),
+                _ => None,
+            },
+            tickets: match data(Service::Tickets) {
+                Some(ServiceData::Tickets(l)) => Some(l),
+                _ => None,
+            },
+            intent: &self.intent,
+            customer_number: &self.customer_number,
+            stale: Service::ALL
+                .into_iter()
+                .filter(|s| self.slots.get(*s).stale)
+                .map(Service::answer_key)
+                .collect(),
+        }
     }
 }

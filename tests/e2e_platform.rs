@@ -14,49 +14,8 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use support::production::{fragment, indent, production_yaml};
 use support::*;
-
-fn production_yaml() -> String {
-    std::fs::read_to_string(support::envoy::repo_root().join("envoy/production.yaml"))
-        .expect("read envoy/production.yaml")
-}
-
-/// The lines between the markers, dedented to column 0.
-fn fragment(yaml: &str, name: &str) -> String {
-    let begin = format!("# >>> platform:{name}");
-    let end = format!("# <<< platform:{name}");
-    let lines: Vec<&str> = yaml
-        .lines()
-        .skip_while(|l| l.trim() != begin)
-        .skip(1)
-        .take_while(|l| l.trim() != end)
-        .collect();
-    assert!(!lines.is_empty(), "production.yaml has no block {name}");
-    let indent = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    lines
-        .iter()
-        .map(|l| l.get(indent..).unwrap_or("").trim_end())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn indent(text: &str, n: usize) -> String {
-    let pad = " ".repeat(n);
-    text.lines()
-        .map(|l| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("{pad}{l}\n")
-            }
-        })
-        .collect()
-}
 
 fn must_replace(text: &str, from: &str, to: &str) -> String {
     assert!(text.contains(from), "production block has no {from:?}");
@@ -101,6 +60,9 @@ fn production_patches(tokens: u32, access_log: &Path) -> Vec<(String, String)> {
     ]
 }
 
+/// The answer mode production.yaml runs the filter with (its local reply mappers go with it).
+const PRODUCTION_MODE: &str = r#"{"deadlineMs": 4500, "answerMode": "always200"}"#;
+
 fn access_log_path(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!(
         "cognigy-enrich-platform-{}-{tag}.log",
@@ -134,6 +96,7 @@ fn rate_limit_answers_json_429_in_front_of_the_filter() {
         &mocks,
         EnvoyOptions {
             patches: production_patches(3, &log_path),
+            plugin_config: PRODUCTION_MODE.to_owned(),
             ..EnvoyOptions::default()
         },
     );
@@ -148,12 +111,10 @@ fn rate_limit_answers_json_429_in_front_of_the_filter() {
         &[("content-type", "application/json")],
         Some(ELENA.as_bytes()),
     );
-    assert_eq!(r.status, 401, "{}", r.body);
-    assert_eq!(
-        r.detail(),
-        "Not authenticated",
-        "the mapper leaves the filter's own errors alone"
-    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("x-enrich-status"), Some("401"));
+    assert_eq!(r.json()["status"], 401);
+    assert_eq!(r.detail(), "Not authenticated");
     for _ in 0..2 {
         let r = enrich(&agent, &envoy, ELENA);
         assert_eq!(r.status, 200, "{}", r.body);
@@ -161,8 +122,15 @@ fn rate_limit_answers_json_429_in_front_of_the_filter() {
 
     for _ in 0..2 {
         let r = enrich(&agent, &envoy, ELENA);
-        assert_eq!(r.status, 429, "{}", r.body);
-        assert_eq!(r.json(), serde_json::json!({"detail": "Too many requests"}));
+        // answerMode always200: Envoy's 429 becomes the filter's failure envelope.
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.header("x-enrich-status"), Some("429"));
+        assert_eq!(
+            r.json(),
+            serde_json::json!({"ok": false, "status": 429, "detail": "Too many requests",
+                "customerProfile": {}, "recentOrders": [], "openTickets": [],
+                "enrichedPromptContext": "Customer context is unavailable."})
+        );
         assert_eq!(r.header("content-type"), Some("application/json"));
         assert_eq!(r.header("retry-after"), Some("1"));
         assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -194,9 +162,15 @@ fn rate_limit_answers_json_429_in_front_of_the_filter() {
                 serde_json::Value::Null => "-".to_owned(),
                 other => other.to_string(),
             };
-            (s("status"), s("enrich_outcome"), s("response_flags"))
+            (s("enrich_status"), s("enrich_outcome"), s("response_flags"))
         })
         .collect();
+    // The HTTP status is 200 on the enrich route; enrich_status is the status it stands for.
+    let http: Vec<u64> = lines
+        .iter()
+        .map(|l| l["status"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(http, [200; 6], "{lines:#?}");
     let expect = |status: &str, outcome: &str, flags: &str| {
         (status.to_owned(), outcome.to_owned(), flags.to_owned())
     };
@@ -208,7 +182,7 @@ fn rate_limit_answers_json_429_in_front_of_the_filter() {
             expect("200", "ok", "-"),
             expect("429", "-", "RL"),
             expect("429", "-", "RL"),
-            expect("200", "-", "-"),
+            expect("-", "-", "-"),
         ],
         "{lines:#?}"
     );
@@ -228,6 +202,7 @@ fn access_log_outcome_names_each_failure() {
         &mocks,
         EnvoyOptions {
             patches: production_patches(100, &log_path),
+            plugin_config: PRODUCTION_MODE.to_owned(),
             ..EnvoyOptions::default()
         },
     );
@@ -237,9 +212,9 @@ fn access_log_outcome_names_each_failure() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["degraded"], serde_json::json!(["recentOrders"]));
     let r = enrich(&agent, &envoy, r#"{"sessionId": ""}"#);
-    assert_eq!(r.status, 422);
+    assert_eq!((r.status, r.header("x-enrich-status")), (200, Some("422")));
     let r = enrich(&agent, &envoy, &payload("CUST-000000"));
-    assert_eq!(r.status, 502);
+    assert_eq!((r.status, r.header("x-enrich-status")), (200, Some("502")));
 
     let lines = access_lines(&log_path, 3);
     let _ = std::fs::remove_file(&log_path);
@@ -247,7 +222,10 @@ fn access_log_outcome_names_each_failure() {
         .iter()
         .map(|l| {
             (
-                l["status"].as_u64().unwrap_or_default(),
+                l["enrich_status"]
+                    .as_str()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or_default(),
                 l["enrich_outcome"].as_str().unwrap_or("-"),
             )
         })

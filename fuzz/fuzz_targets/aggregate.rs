@@ -1,12 +1,16 @@
 //! The answer and the prompt, from fuzzed upstream replies: either raw bodies, or well-formed
 //! bodies carrying fuzzed label strings (so every input reaches the prompt builder). Never a
 //! panic; the answer is always a JSON object of the contract's keys, and upstream text can never
-//! add a prompt line, a control character, or more characters than configured.
+//! add a prompt line, a control character, or more characters than configured. Under a fuzzed
+//! `answer.maxBytes` and `fields`, the answer is valid JSON of at most that many bytes, and no
+//! cut list could keep its next item.
 
 #![no_main]
 
 use cognigy_enrich::aggregate::{clean, Gathered};
+use cognigy_enrich::answer::{self, AnswerError, AnswerSettings, FieldList, Fields};
 use cognigy_enrich::config::PromptSettings;
+use cognigy_enrich::copilot::CopilotSettings;
 use cognigy_enrich::service::{parse_reply, Listing, Profile, Service, ServiceData};
 use cognigy_enrich::template::PromptTemplate;
 use cognigy_enrich_fuzz::{array_len, json_object, string_member, Bytes};
@@ -164,4 +168,79 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(v.contains_key("stale"), !stale.is_empty());
     let optional = usize::from(!degraded.is_empty()) + usize::from(!stale.is_empty());
     assert_eq!(v.len(), 4 + optional);
+
+    // The same answer with the Agent Copilot tiles on: `identity` rows only of configured labels,
+    // and a 1.5 card whose text never has `{{` or `${` side by side (the card's functions,
+    // templating, CognigyScript) whatever upstream sent.
+    let copilot = CopilotSettings {
+        identity: true,
+        card: true,
+        max_card_items: 1 + usize::from(b.u8() % 10),
+        ..CopilotSettings::default()
+    };
+    let with_tiles = match gathered.answer_json_with(&cfg, Some(&copilot)) {
+        Ok(answer) => answer,
+        Err(e) => panic!("answer with tiles not serialisable: {e}"),
+    };
+    let t: serde_json::Value = match serde_json::from_str(&with_tiles) {
+        Ok(t) => t,
+        Err(e) => panic!("answer with tiles not JSON: {e}"),
+    };
+    let Some(identity) = t.get("identity").and_then(|i| i.as_object()) else {
+        panic!("no identity object: {with_tiles}");
+    };
+    assert!(identity
+        .keys()
+        .all(|k| copilot.rows.iter().any(|r| &r.label == k)));
+    let card = &t["card"];
+    assert_eq!(card["version"], "1.5");
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut texts = Vec::new();
+    strings(card, &mut texts);
+    for text in texts {
+        assert!(!text.contains("{{") && !text.contains("${"), "{text:?}");
+    }
+
+    // The same data through a size cap and field allow-lists.
+    let max_bytes = 1024 + usize::from(b.u16());
+    let keep = |b: &mut Bytes<'_>| {
+        b.bool().then(|| {
+            let names = ["fullName", "orderNumber", "priority", "segment", "customerId"];
+            let n = 1 + usize::from(b.u8()) % names.len();
+            FieldList::new(names[..n].iter().map(|s| (*s).to_owned()).collect())
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+    };
+    let settings = AnswerSettings {
+        max_bytes,
+        fields: Fields {
+            profile: keep(&mut b),
+            orders: keep(&mut b),
+            tickets: keep(&mut b),
+        },
+        ..AnswerSettings::default()
+    };
+    let lead = if b.bool() { "\"ok\":true," } else { "" };
+    match answer::write(&gathered, &cfg, &settings, None, lead) {
+        Ok(w) => {
+            assert!(w.body.len() <= max_bytes, "{} > {max_bytes}", w.body.len());
+            let v = json_object(&w.body);
+            for (key, list) in [("recentOrders", &orders), ("openTickets", &tickets)] {
+                let kept = array_len(&v, key).unwrap_or(usize::MAX);
+                let all = list.as_ref().map_or(0, |l| l.items.len());
+                assert!(kept <= all);
+                assert_eq!(kept < all, w.truncated.contains(&key), "{key}");
+            }
+            assert_eq!(v.contains_key("truncated"), !w.truncated.is_empty());
+        }
+        Err(AnswerError::TooLarge { smallest, .. }) => assert!(smallest > max_bytes),
+        Err(e) => panic!("{e}"),
+    }
 });

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use log::{debug, info, warn};
 
-use crate::aggregate::Gathered;
+use crate::answer::{self, AnswerError};
 use crate::auth::AuthFailure;
 use crate::cache;
 use crate::call::{Call, CallReply};
@@ -311,36 +311,40 @@ impl Engine {
         if !Service::ALL.iter().all(|s| request.slots.get(*s).is_done()) {
             return Vec::new();
         }
-        let data = |s: Service| match &request.slots.get(s).state {
-            SlotState::Done(Ok(d)) => Some(d),
-            _ => None,
-        };
-        let gathered = Gathered {
-            profile: match data(Service::Profile) {
-                Some(ServiceData::Profile(p)) => Some(p),
-                _ => None,
-            },
-            orders: match data(Service::Orders) {
-                Some(ServiceData::Orders(l)) => Some(l),
-                _ => None,
-            },
-            tickets: match data(Service::Tickets) {
-                Some(ServiceData::Tickets(l)) => Some(l),
-                _ => None,
-            },
-            intent: &request.intent,
-            customer_number: &request.customer_number,
-            stale: Service::ALL
-                .into_iter()
-                .filter(|s| request.slots.get(*s).stale)
-                .map(Service::answer_key)
-                .collect(),
-        };
+        let gathered = request.gathered();
         let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
-        let answer = gathered
-            .answer_json(&self.settings.prompt)
-            .map_err(|_| EnrichError::Internal);
-        let result = answer.map(|body| (body, degraded));
+        // The MCP tool result carries the answer without the Copilot tiles, and `answerMode`
+        // never applies to it (see `mcp::tool::output_schema`, which calls the writer the same
+        // way).
+        let mcp = request.mcp.is_some();
+        let written = answer::write(
+            &gathered,
+            &self.settings.prompt,
+            &self.settings.answer,
+            (!mcp).then_some(&self.settings.copilot),
+            if mcp {
+                ""
+            } else {
+                self.settings.answer_mode.success_lead()
+            },
+        );
+        let result = match written {
+            Ok(w) => {
+                if !w.truncated.is_empty() {
+                    info!(
+                        "[{}] answer cut to answer.maxBytes: {}",
+                        request.id,
+                        w.truncated.join(",")
+                    );
+                }
+                Ok((w.body, degraded))
+            }
+            Err(e @ AnswerError::TooLarge { .. }) => {
+                warn!("[{}] {e}", request.id);
+                Err(EnrichError::AnswerTooLarge)
+            }
+            Err(AnswerError::Unwritable) => Err(EnrichError::Internal),
+        };
         self.finish(ctx, result, now)
     }
 
@@ -370,7 +374,8 @@ impl Engine {
         if request.mcp.is_some() {
             return self.mcp_answer(request, result, now);
         }
-        let (mut reply, outcome) = match result {
+        let mode = self.settings.answer_mode;
+        let (mut reply, outcome, real_status) = match result {
             Ok((body, degraded)) => (
                 Reply {
                     status: 200,
@@ -381,9 +386,15 @@ impl Engine {
                     body,
                 },
                 if degraded { "degraded" } else { "ok" },
+                200,
             ),
-            Err(e) => (e.reply(), e.outcome()),
+            Err(e) => (
+                mode.error_reply(&e, &self.settings.answer.unavailable_text),
+                e.outcome(),
+                e.status(),
+            ),
         };
+        mode.mark(&mut reply, real_status);
         reply.headers.push(("x-request-id", request.id.clone()));
         if self.settings.server_timing {
             let timing = request.server_timing();
@@ -394,8 +405,8 @@ impl Engine {
         let duration_ms = now.saturating_sub(request.started_ms);
         let retries = request.retries;
         info!(
-            "[{}] enrich {outcome} status={} duration_ms={duration_ms} retries={retries}",
-            request.id, reply.status
+            "[{}] enrich {outcome} status={real_status} duration_ms={duration_ms} retries={retries}",
+            request.id
         );
         self.observations.push(Observation::Request {
             outcome,

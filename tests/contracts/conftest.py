@@ -55,8 +55,22 @@ class Stack:
         self.envoy_log = envoy_log
 
 
+# The demo's plugin configuration line, and what `answer_mode` puts in front of its other fields.
+DEMO_PLUGIN_START = '{"deadlineMs": 4500, '
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory) -> Stack:
+    yield from start_stack(tmp_path_factory, "status")
+
+
+@pytest.fixture(scope="session")
+def stack_always200(tmp_path_factory) -> Stack:
+    """The same stack with `answerMode: "always200"` (every answer 200 with `ok`)."""
+    yield from start_stack(tmp_path_factory, "always200")
+
+
+def start_stack(tmp_path_factory, answer_mode: str):
     for need in (WASM, MOCKS, ENVOY):
         assert need.exists(), f"{need} missing: run `make contracts` (it builds what it needs)"
     tmp = tmp_path_factory.mktemp("stack")
@@ -78,6 +92,7 @@ def stack(tmp_path_factory) -> Stack:
         for default, name in ((9001, "token"), (9002, "profile"), (9003, "orders"), (9004, "crm")):
             yaml = replace_once(yaml, f"port_value: {default} ", f"port_value: {ports[name]} ")
         yaml = replace_once(yaml, "filename: target/wasm32-wasip1/release/cognigy_enrich.wasm", f"filename: {WASM}")
+        yaml = replace_once(yaml, DEMO_PLUGIN_START, f'{DEMO_PLUGIN_START}"answerMode": "{answer_mode}", ')
         config = tmp / "envoy.yaml"
         config.write_text(yaml)
         env = dict(os.environ, ENRICH_CLIENT_ID="cognigy-proxy-client", ENRICH_CLIENT_SECRET="proxy-secret-key",

@@ -100,3 +100,37 @@ def test_answers_match_the_spec(stack, tmp_path):
         "status_code_conformance,content_type_conformance,response_headers_conformance,"
         "response_schema_conformance,unsupported_method",
     )
+
+
+# answerMode "always200": the same runs against a stack in that mode. Every answer is a 200, so
+# refusals are read from the envelope (`ok: false`, `x-enrich-status`) instead of the HTTP
+# status, and `unsupported_method` (which expects a 405) is left out: another method gets the
+# envelope with status 405 (tests/e2e_answers.rs).
+def test_always200_invalid_requests_are_refused_in_the_envelope(stack_always200, tmp_path):
+    schemathesis(stack_always200, tmp_path, "negative",
+                 "invalid_request_not_a_server_error,invalid_request_refused_in_envelope")
+
+
+def test_always200_answers_match_the_spec(stack_always200, tmp_path):
+    schemathesis(
+        stack_always200, tmp_path, "positive",
+        "status_code_conformance,content_type_conformance,response_headers_conformance,"
+        "response_schema_conformance",
+    )
+
+
+def test_always200_shapes_are_documented():
+    schemas = SPEC["components"]["schemas"]
+    ok200 = OP["responses"]["200"]
+    refs = {s["$ref"].rsplit("/", 1)[1] for s in ok200["content"]["application/json"]["schema"]["oneOf"]}
+    assert refs == {"EnrichResponse", "OkResponse", "FailureEnvelope"}
+    assert "x-enrich-status" in ok200["headers"]
+    env = schemas["FailureEnvelope"]
+    assert env["required"] == ["ok", "status", "detail", "customerProfile", "recentOrders", "openTickets",
+                               "enrichedPromptContext"]
+    # Every status the filter or production.yaml's mappers put in an envelope is listed.
+    mapped = set(int(s) for s in re.findall(r'"ok":false,"status":(\d{3})', (ROOT / "envoy/production.yaml").read_text()))
+    filter_statuses = {401, 405, 413, 415, 422, 500, 502, 504}
+    assert mapped and (mapped | filter_statuses) <= set(env["properties"]["status"]["enum"])
+    assert set(schemas["Truncated"]["items"]["enum"]) == {"recentOrders", "openTickets"}
+    assert "truncated" in schemas["EnrichResponse"]["properties"]

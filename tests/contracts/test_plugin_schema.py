@@ -29,7 +29,7 @@ def test_invalid_examples_fail_the_schema(example):
     assert errors, f"{example['name']}: the schema accepts {example['config']}"
     # The schema blames the field src/config.rs names, or an object enclosing it (an unknown
     # or missing field is the enclosing object's error).
-    # src/config.rs names a list item `list[0]`; the validator's path says `list.0`.
+    # src/config.rs names a list element `rows[0]`, jsonschema's path reads `rows.0`.
     field = re.sub(r"\[(\d+)\]", r".\1", example["field"])
     places = {".".join(str(p) for p in e.absolute_path) for e in errors}
     assert any(p in ("", field) or field.startswith(p + ".") for p in places), (field, places)

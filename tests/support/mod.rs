@@ -11,6 +11,8 @@
 pub mod ecds;
 pub mod envoy;
 pub mod load;
+pub mod production;
+pub mod trap;
 
 pub use envoy::{Envoy, EnvoyOptions};
 #[allow(unused_imports)]

@@ -4,6 +4,7 @@
 mod sim;
 
 mod admission;
+mod answer_modes;
 mod answers;
 mod local_reply;
 mod mcp;
