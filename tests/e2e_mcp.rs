@@ -367,3 +367,43 @@ fn post_to(agent: &ureq::Agent, envoy: &Envoy, path: &str) -> Resp {
         Some(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
     )
 }
+
+#[test]
+fn answer_mode_and_copilot_tiles_never_reach_the_tool() {
+    let (_mocks, envoy) = stack(
+        r#"{"deadlineMs": 4500, "answerMode": "always200", "copilot": {"identity": true, "card": true}, "mcp": {"enabled": true}}"#,
+    );
+    let agent = agent();
+    let mut expected = enrich(&agent, &envoy, ELENA).json();
+    assert_eq!(
+        expected["ok"], true,
+        "the enrich route is in always200 mode"
+    );
+    assert!(expected.get("card").is_some() && expected.get("identity").is_some());
+    for key in ["ok", "card", "identity"] {
+        expected.as_object_mut().unwrap().remove(key);
+    }
+    let r = rpc(
+        &agent,
+        &envoy,
+        Some("2025-11-25"),
+        call(
+            1,
+            json!({"customerNumber": "CUST-992847", "intent": "order_status"}),
+        ),
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.header("x-enrich-status").is_none());
+    assert_eq!(r.json()["result"]["structuredContent"], expected);
+    // A failure is still a tool error, not the always200 envelope; a wrong token still a 401.
+    let r = rpc(
+        &agent,
+        &envoy,
+        None,
+        call(2, json!({"customerNumber": "NO-SUCH-1"})),
+    );
+    assert_eq!(r.json()["result"]["isError"], true);
+    let r = post(&agent, &envoy, &[JSON_CT, ACCEPT], "{}");
+    assert_null_id_error(&r, 401, -32000);
+    assert!(r.header("www-authenticate").is_some());
+}
