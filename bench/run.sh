@@ -7,6 +7,9 @@
 # Loads, at each upstream delay, repeated BENCH_REPEATS times in turn:
 #   enrich  POST /api/v1/agent-assist/enrich, a different customer on every request, so every
 #           request makes its own three upstream calls (token cached: fetched before the loads)
+#   nomask  the same on a second listener of the same Envoy whose filter has the privacy rules
+#           off (maskFields [], maskPatterns false): enrich minus nomask is the cost of masking
+#           and scanning the answer and the prompt
 #   same    the same, always one customer: concurrent requests share their upstream calls (the
 #           filter coalesces identical calls)
 #   bare    GET /floor on a listener with only the router: direct_response, the Envoy floor
@@ -28,7 +31,11 @@
 #                          mocks ignore, which keeps calls for different customers distinct
 #   BENCH_BUILD=1          0 skips the builds (uses what target/ has)
 #   BENCH_OUT=bench/results.md
-#   BENCH_PORT_BASE=10100  enrich listener; bare listener +1, admin +11, mocks +21..+24
+#   BENCH_KINDS            the loads to run (default all: "enrich nomask same bare chain proxy
+#                          mock"); e.g. BENCH_KINDS="enrich nomask" BENCH_RSS_RUN=0 for the
+#                          privacy on/off comparison alone
+#   BENCH_PORT_BASE=10100  enrich listener; bare listener +1, privacy-off listener +2, admin +11,
+#                          mocks +21..+24
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,13 +53,13 @@ DEFAULT_PLUGIN_CONFIG='{"deadlineMs": 4500, "services": {'\
 PLUGIN_CONFIG="${BENCH_PLUGIN_CONFIG:-$DEFAULT_PLUGIN_CONFIG}"
 OUT="${BENCH_OUT:-bench/results.md}"
 BASE="${BENCH_PORT_BASE:-10100}"
-LISTENER=$BASE FLOOR=$((BASE + 1)) ADMIN=$((BASE + 11))
+LISTENER=$BASE FLOOR=$((BASE + 1)) NOMASK=$((BASE + 2)) ADMIN=$((BASE + 11))
 TOKEN_PORT=$((BASE + 21)) PROFILE_PORT=$((BASE + 22)) ORDERS_PORT=$((BASE + 23)) CRM_PORT=$((BASE + 24))
 ENVOY_BIN="${ENVOY_BIN:-.venv/bin/envoy}"
 WASM=target/wasm32-wasip1/release/cognigy_enrich.wasm
 MOCKS_BIN=target/release/mock-upstreams
 DIR=.run/bench
-KINDS="enrich same bare chain proxy mock"
+KINDS="${BENCH_KINDS:-enrich nomask same bare chain proxy mock}"
 WEBHOOK_TOKEN=bench-webhook-token
 export ENRICH_CLIENT_ID=cognigy-proxy-client ENRICH_CLIENT_SECRET=proxy-secret-key
 export ENRICH_WEBHOOK_TOKENS=$WEBHOOK_TOKEN BENCH_WEBHOOK_TOKEN=$WEBHOOK_TOKEN
@@ -70,7 +77,7 @@ fi
 [[ -x "$MOCKS_BIN" ]] || die "$MOCKS_BIN missing"
 
 mkdir -p "$DIR"
-for port in $LISTENER $FLOOR $ADMIN $TOKEN_PORT $PROFILE_PORT $ORDERS_PORT $CRM_PORT; do
+for port in $LISTENER $FLOOR $NOMASK $ADMIN $TOKEN_PORT $PROFILE_PORT $ORDERS_PORT $CRM_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use (BENCH_PORT_BASE moves the benchmark's ports)"
   fi
@@ -78,7 +85,7 @@ done
 
 BOOTSTRAP="$DIR/envoy-bench.yaml"
 python3 bench/render-bootstrap.py "$BOOTSTRAP" "$WASM" "$LISTENER" "$FLOOR" "$ADMIN" \
-  "$TOKEN_PORT" "$PROFILE_PORT" "$ORDERS_PORT" "$CRM_PORT" "$PLUGIN_CONFIG"
+  "$TOKEN_PORT" "$PROFILE_PORT" "$ORDERS_PORT" "$CRM_PORT" "$PLUGIN_CONFIG" "$NOMASK"
 "$ENVOY_BIN" --mode validate -c "$BOOTSTRAP" --log-level warn >"$DIR/validate.log" 2>&1 \
   || { cat "$DIR/validate.log" >&2; die "the benchmark bootstrap does not validate"; }
 
@@ -142,6 +149,7 @@ stat_value() { # NAME
 url_of() { # KIND
   case $1 in
     enrich | same) echo "http://127.0.0.1:$LISTENER/api/v1/agent-assist/enrich" ;;
+    nomask) echo "http://127.0.0.1:$NOMASK/api/v1/agent-assist/enrich" ;;
     bare) echo "http://127.0.0.1:$FLOOR/floor" ;;
     chain) echo "http://127.0.0.1:$LISTENER/floor" ;;
     proxy) echo "http://127.0.0.1:$FLOOR/proxy" ;;
@@ -151,7 +159,7 @@ url_of() { # KIND
 
 wrk_load() { # KIND SECONDS: wrk in the background (WRK_PID), its output in $DIR/wrk.out
   local enrich=""
-  case $1 in enrich) enrich=distinct ;; same) enrich=same ;; esac
+  case $1 in enrich | nomask) enrich=distinct ;; same) enrich=same ;; esac
   BENCH_ENRICH=$enrich BENCH_BEARER="$BEARER" \
     wrk -t1 -c"$CONNS" -d"$2s" --timeout 10s -s bench/load.lua "$(url_of "$1")" >"$DIR/wrk.out" 2>&1 &
   WRK_PID=$!
@@ -218,7 +226,8 @@ for delay in $DELAYS; do
   status="$(enrich_once)"
   [[ "$status" == 200 ]] || { cat "$DIR/last-answer.json" >&2; die "warm-up enrich answered $status"; }
   # Warm the connection pools and the VM's code as well.
-  for kind in enrich same bare chain proxy; do
+  for kind in $KINDS; do
+    [[ $kind == mock ]] && continue
     wrk_load "$kind" 2
     wait "$WRK_PID" || true
     WRK_PID=""
@@ -269,7 +278,9 @@ mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
 verdict() { [[ "$1" == 1 ]] && echo "met" || echo "**missed**"; }
 name_of() {
   case $1 in
-    enrich) echo "enrich, a new customer each request" ;; same) echo "enrich, one customer (coalesced)" ;; bare) echo "floor: direct_response, bare listener" ;;
+    enrich) echo "enrich, a new customer each request" ;;
+    nomask) echo "the same, privacy rules off" ;;
+    same) echo "enrich, one customer (coalesced)" ;; bare) echo "floor: direct_response, bare listener" ;;
     chain) echo "floor: direct_response through the wasm filter" ;;
     proxy) echo "one proxied upstream call (no filter)" ;; mock) echo "the profile mock itself (no Envoy)" ;;
   esac
@@ -304,7 +315,7 @@ name_of() {
         r_bare="$(ratio "$cpu" "$bare_cpu")" r_chain="$(ratio "$cpu" "$chain_cpu")"
       fi
       tok="-" calls="-"
-      [[ $kind == enrich || $kind == same ]] && tok="$(col "$delay" "$kind" 6 | median)"
+      [[ $kind == enrich || $kind == nomask || $kind == same ]] && tok="$(col "$delay" "$kind" 6 | median)"
       [[ $kind == mock ]] || calls="$(fmt %.2f "$(col "$delay" "$kind" 10 | median)")"
       printf '| %s | %s%s | %s%s | %s | %s | %s | %s | %s | %s | %s, %s | %s%s |\n' \
         "$(name_of "$kind")" \
@@ -352,6 +363,16 @@ name_of() {
         "$(awk -v p="$p20" -v m="$m20" 'BEGIN { printf "%.2f", (p - m) / 1000 }') ms at p50 to three parallel calls"
     fi
   fi
+  for delay in $DELAYS; do
+    on="$(col "$delay" enrich 5 | median)" off="$(col "$delay" nomask 5 | median)"
+    on_p50="$(col "$delay" enrich 3 | median)" off_p50="$(col "$delay" nomask 3 | median)"
+    if [[ -n "$on" && -n "$off" ]]; then
+      echo "- privacy at ${delay} ms upstream delay (the demo customer's records, default rules vs off, same Envoy):" \
+        "$(fmt %.4f "$on") vs $(fmt %.4f "$off") CPU-s / 1000 requests" \
+        "($(awk -v a="$on" -v b="$off" 'BEGIN { printf "%+.4f CPU-ms per request, %+.1f %%", a - b, (a - b) / b * 100 }'));" \
+        "p50 $(ms "$on_p50") vs $(ms "$off_p50") ms"
+    fi
+  done
   ok=$((WASM_BYTES <= 400000 ? 1 : 0))
   echo "- wasm file at most 400 KB: $WASM_BYTES bytes: $(verdict "$ok")"
   if [[ -n "$RSS_LINE" ]]; then

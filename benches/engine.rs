@@ -217,6 +217,32 @@ fn parts(c: &mut Criterion) {
     c.bench_function("aggregate/answer_json", |b| {
         b.iter(|| black_box(&gathered).answer_json(&settings.prompt));
     });
+    // The privacy step with the default rules on the demo records (what the engine runs before
+    // the prompt), against the same records with the rules off.
+    let data = [
+        ServiceData::Profile(p.clone()),
+        ServiceData::Orders(o.clone()),
+        ServiceData::Tickets(t.clone()),
+    ];
+    let off = cognigy_enrich::privacy::PrivacySettings {
+        drop_fields: Vec::new(),
+        mask_fields: Vec::new(),
+        mask_patterns: false,
+    };
+    for (name, rules) in [
+        ("privacy/redact_all_default", &settings.privacy),
+        ("privacy/redact_all_off", &off),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                rules.redact_all(black_box([Some(&data[0]), Some(&data[1]), Some(&data[2])]))
+            });
+        });
+    }
+    c.bench_function("privacy/mask_text_prompt", |b| {
+        let prompt = "Customer: Elena Rostova | Segment: Premium\nRecent Orders: 1 items. Last order: ORD-2024-88412\nOpen Tickets: 1 active cases. Priority: High";
+        b.iter(|| cognigy_enrich::privacy::scan::mask_text(black_box(prompt)));
+    });
     // The same answer with the Agent Copilot identity and card (what the demo sends).
     let copilot = cognigy_enrich::copilot::CopilotSettings {
         identity: true,

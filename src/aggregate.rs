@@ -17,6 +17,8 @@ pub struct Gathered<'a> {
     pub customer_number: &'a str,
     /// Answer keys served from the cache because their service failed.
     pub stale: Vec<&'static str>,
+    /// `privacy.maskPatterns`: the finished prompt is scanned too (see [`crate::privacy`]).
+    pub mask_patterns: bool,
 }
 
 impl Gathered<'_> {
@@ -44,6 +46,9 @@ impl Gathered<'_> {
             None => self.default_prompt(cfg),
         };
         truncate_chars(&mut prompt, cfg.max_chars);
+        if self.mask_patterns {
+            crate::privacy::mask_prompt(&mut prompt, cfg.max_chars);
+        }
         prompt
     }
 
@@ -316,6 +321,7 @@ mod tests {
             intent: "order_status",
             customer_number: "C-1",
             stale: Vec::new(),
+            mask_patterns: false,
         };
         let template = crate::template::PromptTemplate::parse(
             "{customerName} ({segment}) asks about {intent} [{customerNumber}]; orders: {orderCount}/{lastOrder}; tickets: {ticketCount}/{topPriority}",

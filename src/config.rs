@@ -14,6 +14,7 @@ use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
 use crate::copilot::{CopilotConfig, CopilotSettings};
 use crate::mcp::config::{McpConfig, McpSettings};
+use crate::privacy::{PrivacyConfig, PrivacySettings};
 use crate::secret::Secret;
 use crate::service::Service;
 use crate::template::PromptTemplate;
@@ -41,6 +42,8 @@ pub struct PluginConfig {
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
+    /// What is dropped and masked before anything is built from the services' data.
+    pub privacy: PrivacyConfig,
     /// Agent Copilot tile output (`identity`, `card`); off by default.
     pub copilot: CopilotConfig,
     /// How the enrich route answers: HTTP errors (`status`) or always 200 with `ok`.
@@ -188,6 +191,7 @@ impl Default for PluginConfig {
             services: ServicesConfig::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
+            privacy: PrivacyConfig::default(),
             copilot: CopilotConfig::default(),
             answer_mode: AnswerMode::default(),
             answer: AnswerConfig::default(),
@@ -413,6 +417,7 @@ pub struct Settings {
     pub services: ServiceSet,
     pub prompt: PromptSettings,
     pub server_timing: bool,
+    pub privacy: PrivacySettings,
     pub copilot: CopilotSettings,
     pub answer_mode: AnswerMode,
     /// `answer.maxBytes`, the services' `fields` and `prompt.unavailableText`, for the pipeline.
@@ -540,13 +545,14 @@ enum ListOf {
     Objects,
 }
 
-/// The fields that are lists: `services.<service>.fields`, `copilot.identityRows` and
-/// `mcp.allowedOrigins`.
+/// The fields that are lists: `services.<service>.fields`, `copilot.identityRows`,
+/// `privacy.dropFields` / `privacy.maskFields` and `mcp.allowedOrigins`.
 fn list_field(path: &str) -> Option<ListOf> {
     if path == "copilot.identityRows" {
         return Some(ListOf::Objects);
     }
-    if path == "mcp.allowedOrigins" {
+    if path == "privacy.dropFields" || path == "privacy.maskFields" || path == "mcp.allowedOrigins"
+    {
         return Some(ListOf::Strings);
     }
     path.strip_prefix("services.")
@@ -598,7 +604,7 @@ impl Settings {
             bytes
         };
         // serde reads a JSON array into a struct by position ({"limits": [4096, 8]}); the only
-        // lists are `services.*.fields`, so any other array is refused before that can happen.
+        // lists are those of `list_field`, so any other array is refused before that can happen.
         if let Ok(value) = serde_json::from_slice::<serde_json::Value>(text) {
             if let Some(field) = first_array(&value, "") {
                 return Err(refuse(field, "invalid type: sequence, expected a map"));
@@ -732,6 +738,8 @@ impl Settings {
             template,
         };
 
+        let privacy = cfg.privacy.validate()?;
+
         let client_id = env(ENV_CLIENT_ID)
             .map(|v| v.trim().to_owned())
             .unwrap_or_default();
@@ -819,6 +827,7 @@ impl Settings {
             services,
             prompt,
             server_timing: cfg.server_timing,
+            privacy,
             copilot,
             answer_mode: cfg.answer_mode,
             mcp,

@@ -25,6 +25,7 @@ pub mod local_reply;
 pub mod mcp;
 pub mod metrics;
 pub mod payload;
+pub mod privacy;
 pub mod request;
 pub mod secret;
 pub mod service;

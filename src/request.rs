@@ -199,6 +199,8 @@ impl Request {
                 .filter(|s| self.slots.get(*s).stale)
                 .map(Service::answer_key)
                 .collect(),
+            // Set by the privacy step (`crate::privacy::Redacted::apply`).
+            mask_patterns: false,
         }
     }
 }

@@ -15,7 +15,8 @@ fn elena_expected() -> serde_json::Value {
     serde_json::json!({
         "customerProfile": {
             "customerId": "CUST-992847", "fullName": "Elena Rostova", "segment": "Premium",
-            "email": "elena.rostova@example.com", "phone": "+49 30 5550 1234", "language": "de-DE",
+            // Masked by the default privacy rules (a deliberate change: see README "Privacy").
+            "email": "e***@example.com", "phone": "+** ** **** **34", "language": "de-DE",
             "accountStatus": "active", "customerSince": "2019-03-14", "loyaltyTier": "Gold"
         },
         "recentOrders": [{

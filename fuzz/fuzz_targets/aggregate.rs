@@ -142,6 +142,7 @@ fuzz_target!(|data: &[u8]| {
         intent: &intent,
         customer_number: &customer_number,
         stale: stale.clone(),
+        mask_patterns: false,
     };
 
     let prompt = gathered.prompt(&cfg);

@@ -144,3 +144,73 @@ pub fn array_len(map: &BTreeMap<String, Box<RawValue>>, key: &str) -> Option<usi
         .ok()
         .map(|v| v.len())
 }
+
+/// Every JSON string in `raw` (object keys excluded), unescaped, for checks on values.
+pub fn json_strings(raw: &RawValue, out: &mut Vec<String>) {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'{') => {
+            if let Ok(map) = serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(text) {
+                for v in map.values() {
+                    json_strings(v, out);
+                }
+            }
+        }
+        Some(b'[') => {
+            if let Ok(items) = serde_json::from_str::<Vec<Box<RawValue>>>(text) {
+                for v in &items {
+                    json_strings(v, out);
+                }
+            }
+        }
+        Some(b'"') => {
+            if let Ok(s) = serde_json::from_str::<String>(text) {
+                out.push(s);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// An unmasked card number of 16 digits in `text`: a run of ASCII digits in groups joined by
+/// single spaces or dashes, 16 digits in all, no letter or digit on either side, Luhn-valid.
+/// Written independently of the scanner it checks.
+pub fn unmasked_card16(text: &str) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let alnum = |i: usize| chars.get(i).is_some_and(|c| c.is_alphanumeric());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = Vec::new();
+        let mut end = i;
+        while i < chars.len() {
+            let c = chars[i];
+            if c.is_ascii_digit() {
+                digits.push(c.to_digit(10).unwrap_or(0));
+                i += 1;
+                end = i;
+            } else if (c == ' ' || c == '-') && chars.get(i + 1).is_some_and(char::is_ascii_digit) {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        let bounded = (start == 0 || !alnum(start - 1)) && !alnum(end);
+        if bounded && digits.len() == 16 {
+            let sum: u32 = digits
+                .iter()
+                .rev()
+                .enumerate()
+                .map(|(k, d)| if k % 2 == 1 { let x = d * 2; if x > 9 { x - 9 } else { x } } else { *d })
+                .sum();
+            if sum % 10 == 0 {
+                return Some(chars[start..end].iter().collect());
+            }
+        }
+    }
+    None
+}

@@ -312,6 +312,12 @@ impl Engine {
             return Vec::new();
         }
         let gathered = request.gathered();
+        // Answer step 2, privacy: drop and mask before the prompt, the tiles or any answer is
+        // built from the data.
+        let Ok(redacted) = self.settings.privacy.redact_gathered(&gathered) else {
+            return self.finish(ctx, Err(EnrichError::Internal), now);
+        };
+        let gathered = redacted.apply(gathered);
         let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
         // The MCP tool result carries the answer without the Copilot tiles, and `answerMode`
         // never applies to it (see `mcp::tool::output_schema`, which calls the writer the same

@@ -318,7 +318,12 @@ fn probe(settings: &Settings, kind: Probe) -> Vec<(String, Value)> {
             ..Gathered::default()
         }
     };
-    // The same writer, with the same arguments, `Engine::settle` calls for a tool call.
+    // The same steps, with the same arguments, `Engine::settle` takes for a tool call: privacy,
+    // then the writer.
+    let Ok(redacted) = settings.privacy.redact_gathered(&gathered) else {
+        return Vec::new();
+    };
+    let gathered = redacted.apply(gathered);
     let Ok(written) = answer::write(&gathered, &settings.prompt, &settings.answer, None, "") else {
         return Vec::new();
     };
