@@ -35,10 +35,15 @@ for port in 9001 9002 9003 9004 9901 10000; do
   fi
 done
 
-target/release/mock-upstreams > "$RUN_DIR/mocks.log" 2>&1 &
+# Neither process keeps the caller's terminal or pipe: with their output in the log files,
+# `make run | tail -3` returns once the demo is up.
+target/release/mock-upstreams < /dev/null > "$RUN_DIR/mocks.log" 2>&1 &
 echo $! > "$RUN_DIR/mocks.pid"
+# Envoy writes its log to --log-path; what it prints before that (or on a crash) goes there too.
+: > "$RUN_DIR/envoy.log"
 # shellcheck disable=SC2086 # ENVOY may be a command with arguments ("func-e run").
-$ENVOY -c envoy/envoy.yaml --concurrency 2 --disable-hot-restart --log-path "$RUN_DIR/envoy.log" < /dev/null &
+$ENVOY -c envoy/envoy.yaml --concurrency 2 --disable-hot-restart --log-path "$RUN_DIR/envoy.log" \
+  < /dev/null >> "$RUN_DIR/envoy.log" 2>&1 &
 echo $! > "$RUN_DIR/envoy.pid"
 
 for _ in $(seq 1 120); do

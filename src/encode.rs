@@ -1,27 +1,19 @@
-//! Percent-encoding of caller input placed into upstream URLs.
+//! Percent-encoding of caller input placed into upstream URLs, by the `percent-encoding` crate.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Everything but RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`).
+const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Encodes everything but RFC 3986 unreserved characters, so the result is one path segment or
 /// one query value whatever the input: `/`, `?`, `&`, `#`, `%`, spaces, controls and non-ASCII
 /// can never change the upstream path, query or headers.
 pub fn component(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for &b in input.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(hex_digit(b >> 4));
-            out.push(hex_digit(b & 0x0f));
-        }
-    }
-    out
-}
-
-fn hex_digit(nibble: u8) -> char {
-    match nibble {
-        0..=9 => char::from(b'0' + nibble),
-        _ => char::from(b'A' + (nibble & 0x0f).saturating_sub(10)),
-    }
+    utf8_percent_encode(input, NOT_UNRESERVED).to_string()
 }
 
 /// `application/x-www-form-urlencoded` value encoding (space as `%20`, which every form parser

@@ -385,21 +385,35 @@ fn invalid_configuration_is_refused_naming_the_field() {
 fn secrets_stay_out_of_config_dump_logs_and_responses() {
     let (_mocks, envoy) = stack(r#"{"deadlineMs": 4500}"#);
     let agent = agent();
-    let ok = enrich(&agent, &envoy, ELENA);
+    let ok = enrich_with_id(&agent, &envoy, ELENA, "secret-ok");
+    assert_eq!(ok.status, 200, "{}", ok.body);
     let bad = send(
         &agent,
         "POST",
         &envoy.url(ENRICH_PATH),
-        &[("authorization", "Bearer wrong")],
+        &[
+            ("authorization", "Bearer wrong"),
+            ("x-request-id", "secret-bad"),
+        ],
         Some(b"{}"),
     );
+    assert_eq!(bad.status, 401, "{}", bad.body);
     let (status, dump) = envoy.admin("/config_dump?include_eds");
     assert_eq!(status, 200);
     assert!(
         dump.contains("cognigy_enrich"),
         "config dump has the filter"
     );
-    let log = envoy.log();
+    // The log holds both requests' own lines (and the token fetch) before it is searched.
+    let log = envoy.log_with(
+        10,
+        &[
+            "OAuth token fetched",
+            "[secret-ok] enrich ok status=200",
+            "[secret-bad] rejected: invalid webhook token",
+            "[secret-bad] enrich unauthorized status=401",
+        ],
+    );
     for secret in [
         "proxy-secret-key",
         "demo-webhook-token",

@@ -8,6 +8,8 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use support::*;
 
 #[test]
@@ -115,7 +117,7 @@ fn one_info_log_line_per_request_without_customer_data() {
     let agent = agent();
     let r = enrich_with_id(&agent, &envoy, ELENA, "log-check-7");
     assert_eq!(r.status, 200);
-    let log = envoy.log_when(20, |l| l.contains("[log-check-7] enrich"));
+    let log = envoy.log_with(20, &["[log-check-7] enrich ok status=200"]);
     let lines: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("[log-check-7]"))
@@ -140,16 +142,27 @@ fn one_info_log_line_per_request_without_customer_data() {
 
 #[test]
 fn profile_cache_hit_isolation_and_stale_if_error() {
-    let config = r#"{"deadlineMs": 4500, "services": {"customerProfile": {"cache": {"ttlMs": 600, "staleIfErrorMs": 60000, "slots": 64}}}}"#;
+    // The entry lives 1.5 s: the five requests below, some 10 ms each, must come within it (a
+    // loaded machine has over 1.4 s to spare); the stale read after it.
+    const TTL: Duration = Duration::from_millis(1500);
+    let config = r#"{"deadlineMs": 4500, "services": {"customerProfile": {"cache": {"ttlMs": 1500, "staleIfErrorMs": 60000, "slots": 64}}}}"#;
     let (mocks, envoy) = stack(config);
     let agent = agent();
+    let first = Instant::now();
     assert_eq!(enrich(&agent, &envoy, ELENA).status, 200);
+    // Written during the request above, so it has expired at `written_by + TTL` at the latest.
+    let written_by = Instant::now();
     // Both workers share the cache: whichever takes the next requests, the profile is not fetched again.
     for _ in 0..4 {
         let r = enrich(&agent, &envoy, ELENA);
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["customerProfile"]["fullName"], "Elena Rostova");
     }
+    assert!(
+        first.elapsed() < TTL,
+        "the requests above took {:?}, longer than the entry lives: no test of a hit",
+        first.elapsed()
+    );
     assert_eq!(mocks.request_count(Service::Profile), 1);
     assert_eq!(
         mocks.request_count(Service::Orders),
@@ -166,7 +179,11 @@ fn profile_cache_hit_isolation_and_stale_if_error() {
     );
     assert_eq!(mocks.request_count(Service::Profile), 2);
 
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // Not a sleep that orders events: the entry's lifetime must pass. 100 ms over it for the
+    // filter's clock reading (ms) against ours; more waiting is harmless (stale-if-error: 60 s).
+    std::thread::sleep(
+        (written_by + TTL + Duration::from_millis(100)).saturating_duration_since(Instant::now()),
+    );
     mocks.set_sticky_fault(
         Service::Profile,
         Some(Fault::Status {

@@ -262,6 +262,20 @@ impl Envoy {
         }
     }
 
+    /// The log once it holds every one of `lines`; panics with the log if it does not within
+    /// `secs`. Envoy writes its log file lazily (flushed every 100 ms here), so a test that checks
+    /// something is absent from the log first waits for lines it knows are there, e.g. the
+    /// filter's `[<request id>] enrich <outcome> status=<status>` line of its last request.
+    pub fn log_with(&self, secs: u64, lines: &[&str]) -> String {
+        let log = self.log_when(secs, |l| lines.iter().all(|line| l.contains(line)));
+        let missing: Vec<&&str> = lines.iter().filter(|line| !log.contains(*line)).collect();
+        assert!(
+            missing.is_empty(),
+            "after {secs} s the Envoy log still lacks {missing:?}:\n{log}"
+        );
+        log
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }

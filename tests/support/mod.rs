@@ -10,6 +10,7 @@
 
 pub mod ecds;
 pub mod envoy;
+pub mod golden;
 pub mod load;
 pub mod production;
 pub mod trap;
@@ -116,6 +117,11 @@ pub fn enrich(agent: &ureq::Agent, envoy: &Envoy, body: &str) -> Resp {
 
 /// POSTs an enrich payload with the demo webhook token and the given `x-request-id`.
 pub fn enrich_with_id(agent: &ureq::Agent, envoy: &Envoy, body: &str, id: &str) -> Resp {
+    enrich_bytes_with_id(agent, envoy, body.as_bytes(), id)
+}
+
+/// [`enrich_with_id`] for a body that need not be text (a malformed body, say).
+pub fn enrich_bytes_with_id(agent: &ureq::Agent, envoy: &Envoy, body: &[u8], id: &str) -> Resp {
     send(
         agent,
         "POST",
@@ -125,7 +131,7 @@ pub fn enrich_with_id(agent: &ureq::Agent, envoy: &Envoy, body: &str, id: &str) 
             ("content-type", "application/json"),
             ("x-request-id", id),
         ],
-        Some(body.as_bytes()),
+        Some(body),
     )
 }
 

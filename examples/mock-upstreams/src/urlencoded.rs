@@ -1,39 +1,21 @@
-//! Percent-decoding for paths, query strings and form bodies.
-//!
-//! Hand-rolled because the mocks need only decoding, and a malformed escape
-//! must be passed through rather than rejected: the point is to show the
-//! filter exactly what it sent.
+//! Percent-decoding for paths, query strings and form bodies, by `percent_decode_str` of the
+//! `percent-encoding` crate, which keeps a malformed escape as it is rather than rejecting it: the
+//! point is to show the filter exactly what it sent.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`).
 /// Invalid escapes are kept literally; invalid UTF-8 is replaced lossily.
 pub fn decode(input: &str, plus_is_space: bool) -> String {
-    let bytes = input.as_bytes();
-    if !bytes
-        .iter()
-        .any(|&b| b == b'%' || (plus_is_space && b == b'+'))
-    {
-        return input.to_owned();
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut rest = bytes;
-    while let Some((&b, tail)) = rest.split_first() {
-        rest = tail;
-        match b {
-            b'+' if plus_is_space => out.push(b' '),
-            b'%' => match tail {
-                [hi, lo, after @ ..] => match (hex_value(*hi), hex_value(*lo)) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        rest = after;
-                    }
-                    _ => out.push(b'%'),
-                },
-                _ => out.push(b'%'),
-            },
-            other => out.push(other),
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    // A `+` is a space only where it was sent as such; an encoded one (`%2B`) stays a `+`.
+    let spaced: Cow<'_, str> = if plus_is_space && input.contains('+') {
+        Cow::Owned(input.replace('+', " "))
+    } else {
+        Cow::Borrowed(input)
+    };
+    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
 /// Splits `a=1&b=2` into decoded pairs, keeping order and duplicates.
@@ -58,15 +40,6 @@ pub fn query_param(query: &str, name: &str) -> Option<String> {
             (decode(key, true) == name).then(|| decode(value, true))
         })
         .next()
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
