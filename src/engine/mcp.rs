@@ -199,13 +199,9 @@ impl Engine {
         outcome: Outcome,
         now: u64,
     ) -> Vec<Effect> {
-        let Some(request) = self.requests.remove(&ctx) else {
+        let Some(request) = self.forget(ctx) else {
             return Vec::new();
         };
-        for token in request.in_flight_tokens() {
-            self.callouts.remove(&token);
-        }
-        self.release_groups(&request);
         vec![self.mcp_effect(&request, reply, method, outcome, None, now)]
     }
 

@@ -361,14 +361,21 @@ impl Engine {
         result: Result<(String, bool), EnrichError>,
         now: u64,
     ) -> Vec<Effect> {
-        let Some(request) = self.requests.remove(&ctx) else {
+        let Some(request) = self.forget(ctx) else {
             return Vec::new();
         };
+        vec![self.answer(&request, result, now)]
+    }
+
+    /// Removes `ctx` with its callouts (a late reply then finds no owner) and hands its shared
+    /// calls on; the one cleanup of every way a request ends.
+    fn forget(&mut self, ctx: u32) -> Option<Request> {
+        let request = self.requests.remove(&ctx)?;
         for token in request.in_flight_tokens() {
             self.callouts.remove(&token);
         }
         self.release_groups(&request);
-        vec![self.answer(&request, result, now)]
+        Some(request)
     }
 
     fn answer(
@@ -429,12 +436,8 @@ impl Engine {
     /// The request went away (client hung up, stream reset): forget it. Its callouts' replies, if
     /// any still come, find no owner and are dropped.
     pub fn on_request_gone(&mut self, ctx: u32) {
-        if let Some(request) = self.requests.remove(&ctx) {
+        if let Some(request) = self.forget(ctx) {
             debug!("[{}] request gone before an answer", request.id);
-            for token in request.in_flight_tokens() {
-                self.callouts.remove(&token);
-            }
-            self.release_groups(&request);
         }
     }
 
