@@ -6,7 +6,7 @@ WASM := target/wasm32-wasip1/release/cognigy_enrich.wasm
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
-.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench fuzz fuzz-smoke clean
+.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench fuzz fuzz-smoke clean mcp-clients
 
 ## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm, size-optimized by wasm-opt
 ## when binaryen is installed (scripts/optimize-wasm.sh; the plain cargo output otherwise).
@@ -28,7 +28,7 @@ stop:
 ## Everything, from a fresh machine.
 test: build
 	scripts/install-tools.sh test
-	$(MAKE) --no-print-directory lint unit wasm-test validate e2e contracts fuzz-smoke audit
+	$(MAKE) --no-print-directory lint unit wasm-test validate e2e mcp-clients contracts fuzz-smoke audit
 
 lint:
 	cargo fmt --all --check
@@ -48,6 +48,14 @@ validate:
 e2e: build
 	scripts/install-tools.sh copilot
 	cargo test --test 'e2e_*'
+
+## The MCP endpoint through the official clients (tests/mcp_clients.rs): the MCP Python SDK newest
+## 1.x and 2.x (pinned venvs .venv-mcp1/.venv-mcp2) and the TypeScript SDK (tests/mcp/ts), each
+## against the release filter in a real Envoy.
+mcp-clients: build
+	scripts/install-tools.sh envoy
+	scripts/install-tools.sh mcp
+	cargo test --test mcp_clients
 
 ## The platform contracts: schema/plugin-config.schema.json against src/config.rs (Rust, no
 ## Envoy) and, with pytest in .venv (tests/contracts): the schema against every shipped plugin

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 seconds="${1:-${FUZZ_SECONDS:-60}}"
-read -r -a targets <<< "${FUZZ_TARGETS:-payload replies aggregate engine credentials privacy}"
+read -r -a targets <<< "${FUZZ_TARGETS:-payload replies aggregate engine credentials privacy mcp}"
 RSS_MB="${RSS_MB:-2048}"
 MALLOC_MB="${MALLOC_MB:-256}"
 # cargo-fuzz builds with -Zsanitizer=address; this machine has only the stable toolchain, which

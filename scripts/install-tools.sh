@@ -6,6 +6,10 @@
 #   scripts/install-tools.sh contracts  + the contract tests' Python tools in .venv (pinned)
 #   scripts/install-tools.sh bench   + wrk (the load generator of `make bench`)
 #   scripts/install-tools.sh fuzz    cargo-fuzz only (and a C++ compiler for libFuzzer)
+#   scripts/install-tools.sh mcp     the MCP clients of `make mcp-clients`: the official Python SDK
+#                                    newest 1.x (.venv-mcp1) and 2.x (.venv-mcp2), pinned in
+#                                    tests/mcp/requirements-mcp{1,2}.txt, and the TypeScript SDK
+#                                    (`npm ci` in tests/mcp/ts, pinned by its package-lock.json)
 #   scripts/install-tools.sh copilot the Adaptive Card check's Node packages (tests/copilot,
 #                                    `npm ci` from its lock file)
 #   scripts/install-tools.sh test    + wasm-bindgen test runner, cargo-audit, cargo-fuzz, copilot
@@ -38,6 +42,36 @@ if [[ "$what" == fuzz ]]; then
   exit 0
 fi
 
+# A venv with exactly the pinned requirements (reinstalled when a pin differs).
+pinned_venv() {
+  local venv="$1" requirements="$2"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  if ! "$venv/bin/python" - "$requirements" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if line:
+        name, pinned = line.split("==")
+        if version(name) != pinned:
+            sys.exit(1)
+PY
+  then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  fi
+}
+if [[ "$what" == mcp ]]; then
+  pinned_venv .venv-mcp1 tests/mcp/requirements-mcp1.txt
+  pinned_venv .venv-mcp2 tests/mcp/requirements-mcp2.txt
+  command -v npm >/dev/null || apt_install nodejs npm \
+    || { echo "install-tools: cannot install Node.js/npm for the TypeScript MCP SDK" >&2; exit 1; }
+  # node_modules/.installed-from: the lock file the last `npm ci` installed.
+  if ! cmp -s tests/mcp/ts/package-lock.json tests/mcp/ts/node_modules/.installed-from 2>/dev/null; then
+    (cd tests/mcp/ts && npm ci --no-audit --no-fund --loglevel=error \
+      && cp package-lock.json node_modules/.installed-from)
+  fi
+  exit 0
+fi
 # tests/copilot: Microsoft's `adaptivecards` renderer, jsdom and markdown-it, exactly as
 # package-lock.json pins them. Reinstalled only when the lock file changed (a stamp in
 # node_modules remembers the one installed).

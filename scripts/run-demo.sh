@@ -80,5 +80,8 @@ Try it:
 
 $CURL
 
+The same enrichment as an MCP tool (Streamable HTTP; see "The MCP endpoint" in README.md):
+http://127.0.0.1:10000/mcp with the same Authorization header.
+
 Logs: $RUN_DIR/envoy.log, $RUN_DIR/mocks.log. Stop with: make stop
 MSG

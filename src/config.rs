@@ -13,6 +13,7 @@ use crate::auth::{parse_basic_list, BasicListError, Scheme, WebhookAuth, DEFAULT
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
 use crate::copilot::{CopilotConfig, CopilotSettings};
+use crate::mcp::config::{McpConfig, McpSettings};
 use crate::privacy::{PrivacyConfig, PrivacySettings};
 use crate::secret::Secret;
 use crate::service::Service;
@@ -58,6 +59,8 @@ pub struct PluginConfig {
     /// How the enrich route answers: HTTP errors (`status`) or always 200 with `ok`.
     pub answer_mode: AnswerMode,
     pub answer: AnswerConfig,
+    /// The MCP endpoint (`tools/call get_customer_context` runs the enrich pipeline).
+    pub mcp: McpConfig,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,6 +225,7 @@ impl Default for PluginConfig {
             copilot: CopilotConfig::default(),
             answer_mode: AnswerMode::default(),
             answer: AnswerConfig::default(),
+            mcp: McpConfig::default(),
         }
     }
 }
@@ -458,6 +462,7 @@ pub struct Settings {
     pub answer_mode: AnswerMode,
     /// `answer.maxBytes`, the services' `fields` and `prompt.unavailableText`, for the pipeline.
     pub answer: AnswerSettings,
+    pub mcp: McpSettings,
 }
 
 struct ServiceDefaults {
@@ -581,12 +586,16 @@ enum ListOf {
 }
 
 /// The fields that are lists: `auth.schemes`, `services.<service>.fields`,
-/// `copilot.identityRows` and `privacy.dropFields` / `privacy.maskFields`.
+/// `copilot.identityRows`, `privacy.dropFields` / `privacy.maskFields` and `mcp.allowedOrigins`.
 fn list_field(path: &str) -> Option<ListOf> {
     if path == "copilot.identityRows" {
         return Some(ListOf::Objects);
     }
-    if path == "auth.schemes" || path == "privacy.dropFields" || path == "privacy.maskFields" {
+    if path == "auth.schemes"
+        || path == "privacy.dropFields"
+        || path == "privacy.maskFields"
+        || path == "mcp.allowedOrigins"
+    {
         return Some(ListOf::Strings);
     }
     path.strip_prefix("services.")
@@ -860,6 +869,7 @@ impl Settings {
         let auth = caller_auth(&cfg.auth, env)?;
 
         let copilot = cfg.copilot.validate()?;
+        let mcp = cfg.mcp.validate(&cfg.enrich_path)?;
         let deadline = cfg.deadline_ms;
         let s = cfg.services;
         let services = ServiceSet {
@@ -918,6 +928,7 @@ impl Settings {
             privacy,
             copilot,
             answer_mode: cfg.answer_mode,
+            mcp,
         })
     }
 }

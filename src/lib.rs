@@ -22,6 +22,7 @@ pub mod httpdate;
 pub mod json_depth;
 pub mod layout;
 pub mod local_reply;
+pub mod mcp;
 pub mod metrics;
 pub mod payload;
 pub mod privacy;

@@ -3,6 +3,7 @@
 //! Envoy shows them under `wasmcustom.` in `/stats` and `/stats/prometheus`.
 
 use crate::build_info;
+use crate::mcp::protocol::{Method as McpMethod, Outcome as McpOutcome};
 use crate::service::Service;
 
 pub const PREFIX: &str = "cognigy_enrich";
@@ -104,6 +105,12 @@ pub enum Observation {
     /// A root context ended: its plugin configuration or module was replaced and the last request
     /// that used it finished.
     RootDone,
+    /// One MCP exchange on the MCP route, by method (unknown ones are `other`) and outcome.
+    Mcp {
+        method: McpMethod,
+        outcome: McpOutcome,
+        duration_ms: u64,
+    },
 }
 
 const SERVICES: usize = 3;
@@ -118,7 +125,10 @@ const RETRY: usize = UP_LATENCY + SERVICES;
 const TOKEN: usize = RETRY + SERVICES;
 const CACHE: usize = TOKEN + 2;
 const LIFECYCLE: usize = CACHE + SERVICES * 2;
-const LEN: usize = LIFECYCLE + 2;
+const MCP: usize = LIFECYCLE + 2;
+const MCP_OUTCOMES: usize = McpOutcome::ALL.len();
+const MCP_LATENCY: usize = MCP + McpMethod::ALL.len() * MCP_OUTCOMES;
+const LEN: usize = MCP_LATENCY + 1;
 
 /// Every metric, in index order: what the glue defines with the host.
 pub fn catalog() -> Vec<(MetricKind, String)> {
@@ -170,6 +180,15 @@ pub fn catalog() -> Vec<(MetricKind, String)> {
         ),
     ));
     out.push((MetricKind::Counter, format!("{PREFIX}.root_done")));
+    for m in McpMethod::ALL {
+        for o in McpOutcome::ALL {
+            out.push((
+                MetricKind::Counter,
+                format!("{PREFIX}.mcp.{}.{}", m.label(), o.label()),
+            ));
+        }
+    }
+    out.push((MetricKind::Histogram, format!("{PREFIX}.mcp.latency_ms")));
     out
 }
 
@@ -214,6 +233,14 @@ impl Observation {
             }
             Observation::Configured => vec![(LIFECYCLE, 1)],
             Observation::RootDone => vec![(LIFECYCLE + 1, 1)],
+            Observation::Mcp {
+                method,
+                outcome,
+                duration_ms,
+            } => vec![
+                (MCP + method.index() * MCP_OUTCOMES + outcome.index(), 1),
+                (MCP_LATENCY, duration_ms),
+            ],
         }
     }
 }
@@ -299,6 +326,36 @@ mod tests {
             name(Observation::RootDone.records()[0].0),
             "cognigy_enrich.root_done"
         );
+    }
+
+    #[test]
+    fn mcp_exchanges_by_method_and_outcome() {
+        let r = Observation::Mcp {
+            method: McpMethod::ToolsCall,
+            outcome: McpOutcome::ToolError,
+            duration_ms: 7,
+        }
+        .records();
+        assert_eq!(name(r[0].0), "cognigy_enrich.mcp.tools_call.tool_error");
+        assert_eq!(
+            (name(r[1].0), r[1].1),
+            ("cognigy_enrich.mcp.latency_ms".to_owned(), 7)
+        );
+        let r = Observation::Mcp {
+            method: McpMethod::of("resources/list"),
+            outcome: McpOutcome::RpcError,
+            duration_ms: 0,
+        }
+        .records();
+        assert_eq!(name(r[0].0), "cognigy_enrich.mcp.other.rpc_error");
+        let r = Observation::Mcp {
+            method: McpMethod::None,
+            outcome: McpOutcome::Rejected,
+            duration_ms: 0,
+        }
+        .records();
+        assert_eq!(name(r[0].0), "cognigy_enrich.mcp.none.rejected");
+        assert_eq!(r[0].0 + 2, LEN, "the last counter, then the histogram");
     }
 
     #[test]

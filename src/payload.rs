@@ -190,7 +190,7 @@ fn string_field(
     }
 }
 
-fn text_field(
+pub(crate) fn text_field(
     obj: &mut Map<String, Value>,
     name: &str,
     errors: &mut Vec<FieldError>,
@@ -215,7 +215,7 @@ fn text_field(
     Some(s)
 }
 
-fn customer_field(
+pub(crate) fn customer_field(
     obj: &mut Map<String, Value>,
     pattern: &Regex,
     errors: &mut Vec<FieldError>,

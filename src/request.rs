@@ -115,6 +115,8 @@ pub struct Request {
     pub intent: String,
     pub slots: Slots,
     pub retries: u32,
+    /// Set when the request came through the MCP route: how to read it and write its answer.
+    pub mcp: Option<crate::mcp::Exchange>,
 }
 
 impl Request {
@@ -134,6 +136,7 @@ impl Request {
                 tickets: Slot::new(),
             },
             retries: 0,
+            mcp: None,
         }
     }
 

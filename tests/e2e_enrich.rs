@@ -11,27 +11,6 @@ mod support;
 
 use support::*;
 
-fn elena_expected() -> serde_json::Value {
-    serde_json::json!({
-        "customerProfile": {
-            "customerId": "CUST-992847", "fullName": "Elena Rostova", "segment": "Premium",
-            // Masked by the default privacy rules (a deliberate change: see README "Privacy").
-            "email": "e***@example.com", "phone": "+** ** **** **34", "language": "de-DE",
-            "accountStatus": "active", "customerSince": "2019-03-14", "loyaltyTier": "Gold"
-        },
-        "recentOrders": [{
-            "orderNumber": "ORD-2024-88412", "status": "shipped", "total": 249.90, "currency": "EUR",
-            "createdAt": "2024-11-02T10:15:00Z",
-            "items": [{"sku": "HDP-220", "name": "Wireless Headphones", "quantity": 1}]
-        }],
-        "openTickets": [{
-            "ticketId": "TCK-55102", "subject": "Delivery delayed", "priority": "High", "status": "open",
-            "createdAt": "2024-11-05T08:30:00Z"
-        }],
-        "enrichedPromptContext": "Customer: Elena Rostova | Segment: Premium\nRecent Orders: 1 items. Last order: ORD-2024-88412\nOpen Tickets: 1 active cases. Priority: High"
-    })
-}
-
 #[test]
 fn happy_path_body_and_what_the_upstreams_received() {
     let (mocks, envoy) = stack(r#"{"deadlineMs": 4500}"#);

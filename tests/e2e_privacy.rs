@@ -12,27 +12,6 @@ mod support;
 use serde_json::json;
 use support::*;
 
-/// The demo customer's answer with masking off: the services' records as they are.
-fn elena_unmasked() -> serde_json::Value {
-    json!({
-        "customerProfile": {
-            "customerId": "CUST-992847", "fullName": "Elena Rostova", "segment": "Premium",
-            "email": "elena.rostova@example.com", "phone": "+49 30 5550 1234", "language": "de-DE",
-            "accountStatus": "active", "customerSince": "2019-03-14", "loyaltyTier": "Gold"
-        },
-        "recentOrders": [{
-            "orderNumber": "ORD-2024-88412", "status": "shipped", "total": 249.90, "currency": "EUR",
-            "createdAt": "2024-11-02T10:15:00Z",
-            "items": [{"sku": "HDP-220", "name": "Wireless Headphones", "quantity": 1}]
-        }],
-        "openTickets": [{
-            "ticketId": "TCK-55102", "subject": "Delivery delayed", "priority": "High", "status": "open",
-            "createdAt": "2024-11-05T08:30:00Z"
-        }],
-        "enrichedPromptContext": "Customer: Elena Rostova | Segment: Premium\nRecent Orders: 1 items. Last order: ORD-2024-88412\nOpen Tickets: 1 active cases. Priority: High"
-    })
-}
-
 fn body(v: &serde_json::Value) -> Fault {
     Fault::Body {
         status: 200,

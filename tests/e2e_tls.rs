@@ -156,27 +156,11 @@ fn tls_stack(tag: &str, certs: [Cert; 4]) -> TlsStack {
     }
 }
 
+/// The demo answer as production.yaml gives it: `answerMode: "always200"` adds `"ok": true`.
 fn elena_expected() -> serde_json::Value {
-    serde_json::json!({
-        "customerProfile": {
-            "customerId": "CUST-992847", "fullName": "Elena Rostova", "segment": "Premium",
-            // Masked by the default privacy rules (a deliberate change: see README "Privacy").
-            "email": "e***@example.com", "phone": "+** ** **** **34", "language": "de-DE",
-            "accountStatus": "active", "customerSince": "2019-03-14", "loyaltyTier": "Gold"
-        },
-        "recentOrders": [{
-            "orderNumber": "ORD-2024-88412", "status": "shipped", "total": 249.90, "currency": "EUR",
-            "createdAt": "2024-11-02T10:15:00Z",
-            "items": [{"sku": "HDP-220", "name": "Wireless Headphones", "quantity": 1}]
-        }],
-        "openTickets": [{
-            "ticketId": "TCK-55102", "subject": "Delivery delayed", "priority": "High", "status": "open",
-            "createdAt": "2024-11-05T08:30:00Z"
-        }],
-        "enrichedPromptContext": "Customer: Elena Rostova | Segment: Premium\nRecent Orders: 1 items. Last order: ORD-2024-88412\nOpen Tickets: 1 active cases. Priority: High",
-        // production.yaml runs `answerMode: "always200"`.
-        "ok": true
-    })
+    let mut v = support::elena_expected();
+    v["ok"] = true.into();
+    v
 }
 
 /// production.yaml answers in `answerMode: "always200"`: a failure is a 200 envelope with

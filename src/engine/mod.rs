@@ -24,6 +24,9 @@ use crate::shared::SharedStore;
 use crate::token::{TokenCache, TokenView};
 
 mod calls;
+mod mcp;
+
+pub use mcp::McpHeaders;
 mod sharing;
 
 use sharing::Group;
@@ -265,6 +268,9 @@ impl Engine {
         now: u64,
         store: &dyn SharedStore,
     ) -> Vec<Effect> {
+        if self.requests.get(&ctx).is_some_and(|r| r.mcp.is_some()) {
+            return self.mcp_body(ctx, body, now, store);
+        }
         let parsed = payload::parse(
             body,
             &self.settings.customer_pattern,
@@ -274,15 +280,28 @@ impl Engine {
             Ok(p) => p,
             Err(errors) => return self.finish(ctx, Err(EnrichError::InvalidPayload(errors)), now),
         };
+        self.start_pipeline(ctx, payload.customer_number, payload.intent, now, store)
+    }
+
+    /// Runs the pipeline for an admitted, validated request (enrich payload or MCP tool call):
+    /// cache, token, calls; the answer comes through [`Engine::settle`].
+    fn start_pipeline(
+        &mut self,
+        ctx: u32,
+        customer_number: String,
+        intent: String,
+        now: u64,
+        store: &dyn SharedStore,
+    ) -> Vec<Effect> {
         if let Some(request) = self.requests.get_mut(&ctx) {
-            request.customer = encode::component(&payload.customer_number);
+            request.customer = encode::component(&customer_number);
             debug!(
                 "[{}] enrich accepted, intent length {}",
                 request.id,
-                payload.intent.len()
+                intent.len()
             );
-            request.customer_number = payload.customer_number;
-            request.intent = payload.intent;
+            request.customer_number = customer_number;
+            request.intent = intent;
         }
         self.serve_from_cache(ctx, now, store);
         if !self
@@ -323,12 +342,20 @@ impl Engine {
         };
         let gathered = redacted.apply(gathered);
         let degraded = !gathered.degraded().is_empty() || !gathered.stale.is_empty();
+        // The MCP tool result carries the answer without the Copilot tiles, and `answerMode`
+        // never applies to it (see `mcp::tool::output_schema`, which calls the writer the same
+        // way).
+        let mcp = request.mcp.is_some();
         let written = answer::write(
             &gathered,
             &self.settings.prompt,
             &self.settings.answer,
-            Some(&self.settings.copilot),
-            self.settings.answer_mode.success_lead(),
+            (!mcp).then_some(&self.settings.copilot),
+            if mcp {
+                ""
+            } else {
+                self.settings.answer_mode.success_lead()
+            },
         );
         let result = match written {
             Ok(w) => {
@@ -357,14 +384,21 @@ impl Engine {
         result: Result<(String, bool), EnrichError>,
         now: u64,
     ) -> Vec<Effect> {
-        let Some(request) = self.requests.remove(&ctx) else {
+        let Some(request) = self.forget(ctx) else {
             return Vec::new();
         };
+        vec![self.answer(&request, result, now)]
+    }
+
+    /// Removes `ctx` with its callouts (a late reply then finds no owner) and hands its shared
+    /// calls on; the one cleanup of every way a request ends.
+    fn forget(&mut self, ctx: u32) -> Option<Request> {
+        let request = self.requests.remove(&ctx)?;
         for token in request.in_flight_tokens() {
             self.callouts.remove(&token);
         }
         self.release_groups(&request);
-        vec![self.answer(&request, result, now)]
+        Some(request)
     }
 
     fn answer(
@@ -373,6 +407,9 @@ impl Engine {
         result: Result<(String, bool), EnrichError>,
         now: u64,
     ) -> Effect {
+        if request.mcp.is_some() {
+            return self.mcp_answer(request, result, now);
+        }
         let mode = self.settings.answer_mode;
         let (mut reply, outcome, real_status) = match result {
             Ok((body, degraded)) => (
@@ -393,13 +430,7 @@ impl Engine {
                 e.status(),
             ),
         };
-        if reply.status == 401 {
-            // The challenge names exactly the schemes this configuration accepts.
-            reply.headers.retain(|(k, _)| *k != "www-authenticate");
-            if let Some(challenge) = self.settings.auth.challenge() {
-                reply.headers.push(("www-authenticate", challenge));
-            }
-        }
+        self.challenge(&mut reply);
         mode.mark(&mut reply, real_status);
         reply.headers.push(("x-request-id", request.id.clone()));
         if self.settings.server_timing {
@@ -426,15 +457,21 @@ impl Engine {
         }
     }
 
+    /// A 401 names exactly the schemes this configuration accepts in its challenge (every route).
+    pub(crate) fn challenge(&self, reply: &mut Reply) {
+        if reply.status == 401 {
+            reply.headers.retain(|(k, _)| *k != "www-authenticate");
+            if let Some(challenge) = self.settings.auth.challenge() {
+                reply.headers.push(("www-authenticate", challenge));
+            }
+        }
+    }
+
     /// The request went away (client hung up, stream reset): forget it. Its callouts' replies, if
     /// any still come, find no owner and are dropped.
     pub fn on_request_gone(&mut self, ctx: u32) {
-        if let Some(request) = self.requests.remove(&ctx) {
+        if let Some(request) = self.forget(ctx) {
             debug!("[{}] request gone before an answer", request.id);
-            for token in request.in_flight_tokens() {
-                self.callouts.remove(&token);
-            }
-            self.release_groups(&request);
         }
     }
 

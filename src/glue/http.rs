@@ -6,7 +6,7 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
 
 use crate::auth::Scheme;
-use crate::engine::{self, RequestHead};
+use crate::engine::{self, McpHeaders, RequestHead};
 
 use super::credentials;
 use super::host::{self, HostStore};
@@ -61,7 +61,7 @@ impl HttpContext for Http {
                 .auth
                 .accepts(Scheme::Jwt)
                 .then(|| s.jwt_payload_key.clone());
-            (e.is_enrich_path(&path), jwt)
+            (e.handles(&path), jwt)
         });
         if !ours {
             return Action::Continue;
@@ -84,6 +84,28 @@ impl HttpContext for Http {
             jwt_verified: creds.jwt_verified,
         };
         let id = self.id;
+        let is_mcp = self
+            .vm
+            .engine
+            .borrow()
+            .as_ref()
+            .is_some_and(|e| e.is_mcp_path(&path));
+        if is_mcp {
+            let accept = get("accept");
+            let origin = get("origin");
+            let protocol_version = get("mcp-protocol-version");
+            let mcp = McpHeaders {
+                accept: accept.as_deref(),
+                origin: origin.as_deref(),
+                protocol_version: protocol_version.as_deref(),
+            };
+            return self
+                .vm
+                .drive(id, |engine, now| {
+                    engine.on_mcp_request_headers(id, &head, &mcp, now, &HostStore)
+                })
+                .map_or(Action::Continue, action);
+        }
         self.vm
             .drive(id, |engine, now| {
                 engine.on_request_headers(id, &head, now, &HostStore)

@@ -36,6 +36,11 @@ def invalid_request_refused_in_envelope(ctx, response, case):
     meta = case.meta
     if meta is None or not meta.generation.mode.is_negative:
         return None
+    if case.path == "/mcp":
+        # answerMode never applies to the MCP route: it refuses with a plain 4xx.
+        if not 400 <= response.status_code < 500:
+            raise AssertionError(f"/mcp answered {response.status_code} to an invalid request: {response.text[:300]}")
+        return None
     status = effective_status(response)
     if response.status_code != 200:
         raise AssertionError(f"always200 answered HTTP {response.status_code}: {response.text[:300]}")

@@ -8,7 +8,7 @@ use super::{Mocks, Service};
 
 /// The plugin configuration line of envoy/envoy.yaml, which tests replace with their own (the
 /// default, [`EnvoyOptions::default`], has the cache off so upstream counts are predictable).
-pub const DEMO_PLUGIN_CONFIG: &str = r#"{"deadlineMs": 4500, "serverTiming": true, "services": {"customerProfile": {"cache": {"ttlMs": 30000, "staleIfErrorMs": 300000}}}, "copilot": {"identity": true, "card": true}}"#;
+pub const DEMO_PLUGIN_CONFIG: &str = r#"{"deadlineMs": 4500, "serverTiming": true, "services": {"customerProfile": {"cache": {"ttlMs": 30000, "staleIfErrorMs": 300000}}}, "copilot": {"identity": true, "card": true}, "mcp": {"enabled": true}}"#;
 
 pub struct EnvoyOptions {
     /// The plugin configuration JSON (one line).

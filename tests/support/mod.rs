@@ -25,6 +25,36 @@ pub const WEBHOOK_TOKEN: &str = "demo-webhook-token";
 pub const ENRICH_PATH: &str = "/api/v1/agent-assist/enrich";
 pub const ELENA: &str = r#"{"sessionId":"sess-1","customerNumber":"CUST-992847","intent":"order_status","variables":{"channel":"voice"}}"#;
 
+/// The demo customer's answer as the demo configuration gives it (default privacy masks on).
+pub fn elena_expected() -> serde_json::Value {
+    serde_json::json!({
+        "customerProfile": {
+            "customerId": "CUST-992847", "fullName": "Elena Rostova", "segment": "Premium",
+            // Masked by the default privacy rules (a deliberate change: see README "Privacy").
+            "email": "e***@example.com", "phone": "+** ** **** **34", "language": "de-DE",
+            "accountStatus": "active", "customerSince": "2019-03-14", "loyaltyTier": "Gold"
+        },
+        "recentOrders": [{
+            "orderNumber": "ORD-2024-88412", "status": "shipped", "total": 249.90, "currency": "EUR",
+            "createdAt": "2024-11-02T10:15:00Z",
+            "items": [{"sku": "HDP-220", "name": "Wireless Headphones", "quantity": 1}]
+        }],
+        "openTickets": [{
+            "ticketId": "TCK-55102", "subject": "Delivery delayed", "priority": "High", "status": "open",
+            "createdAt": "2024-11-05T08:30:00Z"
+        }],
+        "enrichedPromptContext": "Customer: Elena Rostova | Segment: Premium\nRecent Orders: 1 items. Last order: ORD-2024-88412\nOpen Tickets: 1 active cases. Priority: High"
+    })
+}
+
+/// [`elena_expected`] with masking off: the services' records as they are.
+pub fn elena_unmasked() -> serde_json::Value {
+    let mut v = elena_expected();
+    v["customerProfile"]["email"] = "elena.rostova@example.com".into();
+    v["customerProfile"]["phone"] = "+49 30 5550 1234".into();
+    v
+}
+
 /// A response as the test sees it.
 #[derive(Debug)]
 pub struct Resp {

@@ -8,6 +8,7 @@ mod answer_modes;
 mod answers;
 mod credentials;
 mod local_reply;
+mod mcp;
 mod retry_deadline;
 mod sharing_cache;
 mod token;
