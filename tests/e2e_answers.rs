@@ -66,7 +66,7 @@ fn bearer() -> String {
 
 #[test]
 fn always200_answers_every_filter_outcome_with_200_and_keeps_the_real_outcome() {
-    let config = r#"{"deadlineMs": 4500, "answerMode": "always200", "services": {"openTickets": {"fields": ["ticketId", "priority"]}}}"#;
+    let config = r#"{"deadlineMs": 4500, "answerMode": "always200", "services": {"openTickets": {"fields": ["ticketId", "priority"]}}, "mcp": {"enabled": true}}"#;
     let mocks = Mocks::start(MockConfig::default()).unwrap();
     let envoy = Envoy::start(
         &mocks,
@@ -182,9 +182,13 @@ fn always200_answers_every_filter_outcome_with_200_and_keeps_the_real_outcome() 
     let r = send(&agent, "GET", &envoy.url("/healthz"), &[], None);
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
     assert!(r.header("x-enrich-status").is_none());
+    // The filter's own other front door (MCP) keeps its plain HTTP refusals: answerMode is the
+    // enrich route's alone.
     let r = send(&agent, "GET", &envoy.url("/mcp"), &[], None);
-    assert_eq!(r.status, 404);
-    assert_eq!(r.json(), json!({"detail": "Not Found"}));
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.header("allow"), Some("POST"));
+    assert!(r.header("x-enrich-status").is_none());
+    assert!(r.json().get("ok").is_none(), "{}", r.body);
 }
 
 /// The issue's case through Envoy: a profile and 50 orders of 5 kB, default `answer.maxBytes`.
