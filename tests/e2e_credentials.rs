@@ -643,3 +643,36 @@ fn demo_jwt_script_and_shipped_jwks_agree() {
     );
     assert_401(&r, "Bearer", "webhook token on the jwt-only demo");
 }
+
+#[test]
+fn header_values_that_are_not_utf8_never_take_the_vm_down() {
+    // The SDK's string header read unwraps UTF-8; a panic would kill the worker's VM. One
+    // worker, so the request after the hostile ones lands on the same VM they did.
+    let mocks = Mocks::start(MockConfig::default()).unwrap();
+    let envoy = Envoy::start(
+        &mocks,
+        EnvoyOptions {
+            concurrency: 1,
+            ..EnvoyOptions::default()
+        },
+    );
+    let bearer = format!("Bearer {WEBHOOK_TOKEN}");
+    for (name, value) in [
+        ("Content-Type", b"application/\xffjson".as_slice()),
+        ("X-Request-Id", b"id-\xff\xfe".as_slice()),
+        ("Content-Length-Extra", b"\xc3\x28".as_slice()),
+    ] {
+        let (status, head, body) = raw_post(
+            &envoy,
+            &[("Authorization", bearer.as_bytes()), (name, value)],
+        );
+        assert!(
+            [200, 400, 415].contains(&status),
+            "{name}: {status} {head} {body}"
+        );
+    }
+    let r = enrich_with_id(&agent(), &envoy, ELENA, "after-non-utf8");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let log = envoy.log_with(10, &["[after-non-utf8] enrich ok status=200"]);
+    assert!(!log.contains("panicked"), "{log}");
+}

@@ -16,8 +16,14 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// One header value. Read as bytes: the SDK's string form unwraps `String::from_utf8`, and
+/// HTTP/1 lets a caller (or a service) send any byte in a value, so a non-UTF-8 value would
+/// panic and take the worker's VM down. Decoded lossily, such a value simply fails validation.
 pub fn header(map: MapType, name: &str) -> Option<String> {
-    hostcalls::get_map_value(map, name).ok().flatten()
+    hostcalls::get_map_value_bytes(map, name)
+        .ok()
+        .flatten()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
 pub fn buffer(kind: BufferType, size: usize) -> Option<Vec<u8>> {
