@@ -21,6 +21,7 @@ pub mod mask;
 pub mod scan;
 
 #[cfg(test)]
+#[path = "tests/corpus.rs"]
 mod corpus;
 
 pub use apply::RedactError;
