@@ -97,6 +97,10 @@ fn a_circuit_breaker_overflow_is_unreachable() {
     let mocks = Mocks::start(MockConfig::default()).expect("mocks");
     // One request at a time to the profile service (a cluster circuit breaker as in
     // envoy/production.yaml, only smaller), so a second call while one hangs overflows.
+    // Envoy checks `max_requests` when it attaches a call to a connection, so connections and
+    // pending calls get room: a second call on the hung call's worker would otherwise wait in
+    // that worker's pool for the busy connection (and end at the deadline, 504) instead of
+    // getting a connection of its own and overflowing, whichever worker it lands on.
     let cluster = "  - name: customer_profile\n    type: STATIC\n    connect_timeout: 1s\n";
     let envoy = Envoy::start(
         &mocks,
@@ -105,7 +109,7 @@ fn a_circuit_breaker_overflow_is_unreachable() {
             patches: vec![(
                 cluster.to_owned(),
                 format!(
-                    "{cluster}    circuit_breakers:\n      thresholds:\n      - {{ priority: DEFAULT, max_connections: 1, max_pending_requests: 1, max_requests: 1 }}\n"
+                    "{cluster}    circuit_breakers:\n      thresholds:\n      - {{ priority: DEFAULT, max_connections: 16, max_pending_requests: 16, max_requests: 1 }}\n"
                 ),
             )],
             ..EnvoyOptions::default()
