@@ -16,7 +16,7 @@ use crate::copilot::{CopilotConfig, CopilotSettings};
 use crate::mcp::config::{McpConfig, McpSettings};
 use crate::privacy::{PrivacyConfig, PrivacySettings};
 use crate::secret::Secret;
-use crate::service::Service;
+use crate::service::{PerService, Service};
 use crate::template::PromptTemplate;
 
 pub const ENV_CLIENT_ID: &str = "ENRICH_CLIENT_ID";
@@ -48,7 +48,8 @@ pub struct PluginConfig {
     pub limits: LimitsConfig,
     pub retry: RetryConfig,
     pub token: TokenConfig,
-    pub services: ServicesConfig,
+    /// `services.<answer key>`: per-service overrides of [`crate::service::ServiceSpec`].
+    pub services: PerService<ServiceConfig>,
     pub prompt: PromptConfig,
     /// Adds a `Server-Timing` header with each service's duration to the answer.
     pub server_timing: bool,
@@ -137,14 +138,6 @@ pub enum ClientAuth {
     Basic,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct ServicesConfig {
-    pub customer_profile: ServiceConfig,
-    pub recent_orders: ServiceConfig,
-    pub open_tickets: ServiceConfig,
-}
-
 /// Per-service overrides; what is left out takes that service's default.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
@@ -218,7 +211,7 @@ impl Default for PluginConfig {
             limits: LimitsConfig::default(),
             retry: RetryConfig::default(),
             token: TokenConfig::default(),
-            services: ServicesConfig::default(),
+            services: PerService::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
             privacy: PrivacyConfig::default(),
@@ -317,7 +310,7 @@ fn refuse(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 }
 
 /// A path template split at configure time, so building a URL per call is a concatenation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PathTemplate {
     parts: Vec<PathPart>,
 }
@@ -394,9 +387,8 @@ impl PathTemplate {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServiceSettings {
-    pub service: Service,
     pub cluster: String,
     pub authority: String,
     pub path: PathTemplate,
@@ -424,24 +416,6 @@ pub struct TokenSettings {
     pub client_auth: ClientAuth,
 }
 
-/// One settings entry per service, addressed by [`Service`] without indexing.
-#[derive(Debug, Clone)]
-pub struct ServiceSet {
-    pub profile: ServiceSettings,
-    pub orders: ServiceSettings,
-    pub tickets: ServiceSettings,
-}
-
-impl ServiceSet {
-    pub fn get(&self, s: Service) -> &ServiceSettings {
-        match s {
-            Service::Profile => &self.profile,
-            Service::Orders => &self.orders,
-            Service::Tickets => &self.tickets,
-        }
-    }
-}
-
 /// The validated configuration the engine runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -454,7 +428,7 @@ pub struct Settings {
     pub limits: LimitsConfig,
     pub retry: RetryPolicy,
     pub token: TokenSettings,
-    pub services: ServiceSet,
+    pub services: PerService<ServiceSettings>,
     pub prompt: PromptSettings,
     pub server_timing: bool,
     pub privacy: PrivacySettings,
@@ -465,31 +439,6 @@ pub struct Settings {
     pub mcp: McpSettings,
 }
 
-struct ServiceDefaults {
-    field: &'static str,
-    cluster: &'static str,
-    path: &'static str,
-    required: bool,
-}
-
-const PROFILE_DEFAULTS: ServiceDefaults = ServiceDefaults {
-    field: "services.customerProfile",
-    cluster: "customer_profile",
-    path: "/api/v1/customers/{customerNumber}",
-    required: true,
-};
-const ORDERS_DEFAULTS: ServiceDefaults = ServiceDefaults {
-    field: "services.recentOrders",
-    cluster: "orders",
-    path: "/api/v1/orders?customerId={customerNumber}&limit={limit}&sort=createdDesc",
-    required: false,
-};
-const TICKETS_DEFAULTS: ServiceDefaults = ServiceDefaults {
-    field: "services.openTickets",
-    cluster: "crm",
-    path: "/api/v1/crm/tickets?customerId={customerNumber}&status=open",
-    required: false,
-};
 const DEFAULT_ORDERS_LIMIT: u32 = 5;
 
 fn non_empty(field: &str, value: &str) -> Result<(), ConfigError> {
@@ -512,16 +461,15 @@ fn in_range(field: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigErr
 fn service_settings(
     service: Service,
     cfg: ServiceConfig,
-    d: &ServiceDefaults,
     deadline_ms: u64,
 ) -> Result<ServiceSettings, ConfigError> {
-    let field = d.field;
+    let d = service.spec();
+    let field = format!("services.{}", d.answer_key);
     let cluster = cfg.cluster.unwrap_or_else(|| d.cluster.to_owned());
     non_empty(&format!("{field}.cluster"), &cluster)?;
     let authority = cfg.authority.unwrap_or_else(|| cluster.clone());
     non_empty(&format!("{field}.authority"), &authority)?;
-    let is_orders = service == Service::Orders;
-    if cfg.limit.is_some() && !is_orders {
+    if cfg.limit.is_some() && !d.has_limit {
         return Err(refuse(
             format!("{field}.limit"),
             "only services.recentOrders has a limit",
@@ -532,7 +480,7 @@ fn service_settings(
     let path = PathTemplate::parse(
         &format!("{field}.path"),
         cfg.path.as_deref().unwrap_or(d.path),
-        is_orders,
+        d.has_limit,
     )?;
     let timeout_ms = cfg.timeout_ms.unwrap_or(deadline_ms);
     in_range(&format!("{field}.timeoutMs"), timeout_ms, 1, deadline_ms)?;
@@ -566,7 +514,6 @@ fn service_settings(
         None => None,
     };
     Ok(ServiceSettings {
-        service,
         cluster,
         authority,
         path,
@@ -871,22 +818,10 @@ impl Settings {
         let copilot = cfg.copilot.validate()?;
         let mcp = cfg.mcp.validate(&cfg.enrich_path)?;
         let deadline = cfg.deadline_ms;
-        let s = cfg.services;
-        let services = ServiceSet {
-            profile: service_settings(
-                Service::Profile,
-                s.customer_profile,
-                &PROFILE_DEFAULTS,
-                deadline,
-            )?,
-            orders: service_settings(Service::Orders, s.recent_orders, &ORDERS_DEFAULTS, deadline)?,
-            tickets: service_settings(
-                Service::Tickets,
-                s.open_tickets,
-                &TICKETS_DEFAULTS,
-                deadline,
-            )?,
-        };
+        let mut raw = cfg.services;
+        let services = PerService::try_from_fn(|s| {
+            service_settings(s, std::mem::take(&mut raw[s]), deadline)
+        })?;
         Ok(Settings {
             enrich_path: cfg.enrich_path,
             auth,
@@ -916,9 +851,9 @@ impl Settings {
             answer: AnswerSettings {
                 max_bytes: cfg.answer.max_bytes,
                 fields: answer::Fields {
-                    profile: services.profile.fields.clone(),
-                    orders: services.orders.fields.clone(),
-                    tickets: services.tickets.fields.clone(),
+                    profile: services[Service::Profile].fields.clone(),
+                    orders: services[Service::Orders].fields.clone(),
+                    tickets: services[Service::Tickets].fields.clone(),
                 },
                 unavailable_text,
             },
@@ -971,19 +906,19 @@ mod tests {
             assert_eq!(s.enrich_path, "/api/v1/agent-assist/enrich");
             assert_eq!(s.deadline_ms, 4500);
             assert!(
-                s.services.profile.required
-                    && !s.services.orders.required
-                    && !s.services.tickets.required
+                s.services[Service::Profile].required
+                    && !s.services[Service::Orders].required
+                    && !s.services[Service::Tickets].required
             );
             assert_eq!(
-                s.services.orders.path.render("C%2F1", 5),
+                s.services[Service::Orders].path.render("C%2F1", 5),
                 "/api/v1/orders?customerId=C%2F1&limit=5&sort=createdDesc"
             );
             assert_eq!(
-                s.services.tickets.path.render("C1", 5),
+                s.services[Service::Tickets].path.render("C1", 5),
                 "/api/v1/crm/tickets?customerId=C1&status=open"
             );
-            assert_eq!(s.services.profile.cluster, "customer_profile");
+            assert_eq!(s.services[Service::Profile].cluster, "customer_profile");
             assert_eq!(s.token.scope, "customer:read orders:read crm:read");
             assert_eq!(s.auth.token_count(), 2);
         }
@@ -1052,7 +987,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            s.services.orders.path.render("X", s.services.orders.limit),
+            s.services[Service::Orders]
+                .path
+                .render("X", s.services[Service::Orders].limit),
             "/o/X?n=9"
         );
     }
@@ -1060,14 +997,14 @@ mod tests {
     #[test]
     fn cache_is_off_unless_configured() {
         let s = Settings::from_json(b"{}", &env_all).unwrap();
-        assert!(s.services.profile.cache.is_none());
+        assert!(s.services[Service::Profile].cache.is_none());
         let s = Settings::from_json(
             br#"{"services": {"customerProfile": {"cache": {"ttlMs": 30000}}}}"#,
             &env_all,
         )
         .unwrap();
         assert_eq!(
-            s.services.profile.cache,
+            s.services[Service::Profile].cache,
             Some(CacheSettings {
                 ttl_ms: 30000,
                 stale_if_error_ms: 0,

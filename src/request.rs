@@ -2,7 +2,7 @@
 
 use crate::aggregate::Gathered;
 use crate::error::ServiceFailure;
-use crate::service::{Service, ServiceData};
+use crate::service::{PerService, Service, ServiceData};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -76,31 +76,6 @@ impl Slot {
 }
 
 #[derive(Debug)]
-pub struct Slots {
-    pub profile: Slot,
-    pub orders: Slot,
-    pub tickets: Slot,
-}
-
-impl Slots {
-    pub fn get(&self, s: Service) -> &Slot {
-        match s {
-            Service::Profile => &self.profile,
-            Service::Orders => &self.orders,
-            Service::Tickets => &self.tickets,
-        }
-    }
-
-    pub fn get_mut(&mut self, s: Service) -> &mut Slot {
-        match s {
-            Service::Profile => &mut self.profile,
-            Service::Orders => &mut self.orders,
-            Service::Tickets => &mut self.tickets,
-        }
-    }
-}
-
-#[derive(Debug)]
 pub struct Request {
     pub ctx: u32,
     /// `x-request-id` (Envoy's, or the caller's): in every log line and upstream call.
@@ -113,7 +88,7 @@ pub struct Request {
     /// The customer number and intent as sent, for prompt templates.
     pub customer_number: String,
     pub intent: String,
-    pub slots: Slots,
+    pub slots: PerService<Slot>,
     pub retries: u32,
     /// Set when the request came through the MCP route: how to read it and write its answer.
     pub mcp: Option<crate::mcp::Exchange>,
@@ -130,11 +105,7 @@ impl Request {
             customer: String::new(),
             customer_number: String::new(),
             intent: String::new(),
-            slots: Slots {
-                profile: Slot::new(),
-                orders: Slot::new(),
-                tickets: Slot::new(),
-            },
+            slots: PerService::from_fn(|_| Slot::new()),
             retries: 0,
             mcp: None,
         }
@@ -142,23 +113,23 @@ impl Request {
 
     pub fn waits_for_token(&self) -> bool {
         self.phase == Phase::Calls
-            && Service::ALL
+            && self
+                .slots
                 .iter()
-                .any(|s| matches!(self.slots.get(*s).state, SlotState::NeedToken))
+                .any(|(_, slot)| matches!(slot.state, SlotState::NeedToken))
     }
 
     /// Host tokens of the calls still in flight, to forget when the request ends.
     pub fn in_flight_tokens(&self) -> impl Iterator<Item = u32> + '_ {
-        Service::ALL
+        self.slots
             .iter()
-            .filter_map(|s| self.slots.get(*s).in_flight_token())
+            .filter_map(|(_, slot)| slot.in_flight_token())
     }
 
     /// `Server-Timing` value: each finished call's duration from its first attempt.
     pub fn server_timing(&self) -> String {
         let mut parts = Vec::new();
-        for s in Service::ALL {
-            let slot = self.slots.get(s);
+        for (s, slot) in self.slots.iter() {
             if let (Some(start), Some(end)) = (slot.first_sent_ms, slot.done_ms) {
                 parts.push(format!(
                     "{};dur={}",
@@ -175,7 +146,7 @@ impl Request {
     /// What the services gave, for the answer pipeline ([`crate::answer::write`]): each
     /// finished call's data, or nothing for one that failed or is still out.
     pub fn gathered(&self) -> Gathered<'_> {
-        let data = |s: Service| match &self.slots.get(s).state {
+        let data = |s: Service| match &self.slots[s].state {
             SlotState::Done(Ok(d)) => Some(d),
             _ => None,
         };
@@ -194,10 +165,11 @@ impl Request {
             },
             intent: &self.intent,
             customer_number: &self.customer_number,
-            stale: Service::ALL
-                .into_iter()
-                .filter(|s| self.slots.get(*s).stale)
-                .map(Service::answer_key)
+            stale: self
+                .slots
+                .iter()
+                .filter(|(_, slot)| slot.stale)
+                .map(|(s, _)| s.answer_key())
                 .collect(),
             // Set by the privacy step (`crate::privacy::Redacted::apply`).
             mask_patterns: false,

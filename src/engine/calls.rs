@@ -27,7 +27,7 @@ impl Engine {
             let waiting = self
                 .requests
                 .get(&ctx)
-                .is_some_and(|r| matches!(r.slots.get(service).state, SlotState::NeedToken));
+                .is_some_and(|r| matches!(r.slots[service].state, SlotState::NeedToken));
             if waiting {
                 effects.extend(self.send(ctx, service, Some(token), now));
             }
@@ -49,12 +49,12 @@ impl Engine {
         };
         let waiting: Vec<(Service, bool)> = Service::ALL
             .into_iter()
-            .filter(|s| matches!(request.slots.get(*s).state, SlotState::NeedToken))
-            .map(|s| (s, request.slots.get(s).attempts > 0))
+            .filter(|s| matches!(request.slots[*s].state, SlotState::NeedToken))
+            .map(|s| (s, request.slots[s].attempts > 0))
             .collect();
         if waiting
             .iter()
-            .any(|(s, sent)| !sent && self.settings.services.get(*s).required)
+            .any(|(s, sent)| !sent && self.settings.services[*s].required)
         {
             return self.finish(ctx, Err(EnrichError::Token(kind)), now);
         }
@@ -85,8 +85,8 @@ impl Engine {
             return Vec::new();
         };
         let remaining = request.deadline_ms.saturating_sub(now);
-        let svc = settings.services.get(service);
-        let slot = request.slots.get_mut(service);
+        let svc = &settings.services[service];
+        let slot = &mut request.slots[service];
         let path = svc.path.render(&request.customer, svc.limit);
         if slot.attempts == 0 {
             match self.groups.get_mut(&(service, path.clone())) {
@@ -169,7 +169,7 @@ impl Engine {
                 let Some(request) = self.requests.get_mut(&ctx) else {
                     return Vec::new();
                 };
-                let slot = request.slots.get_mut(service);
+                let slot = &mut request.slots[service];
                 if matches!(slot.state, SlotState::Dispatching) {
                     slot.state = SlotState::InFlight { token };
                     self.callouts.insert(token, owner);
@@ -280,7 +280,7 @@ impl Engine {
         }
         let deadline = request.deadline_ms;
         let id = request.id.clone();
-        let slot = request.slots.get_mut(service);
+        let slot = &mut request.slots[service];
         let latency_ms = slot.sent_ms.map_or(0, |t| now.saturating_sub(t));
         // Envoy's own reply for a call that never reached the service counts as no answer.
         let local_reply = reply
@@ -329,7 +329,7 @@ impl Engine {
                     service.short_name()
                 );
                 if let Some(request) = self.requests.get_mut(&ctx) {
-                    request.slots.get_mut(service).state = SlotState::NeedToken;
+                    request.slots[service].state = SlotState::NeedToken;
                 }
                 return self.supply_token(ctx, now, store);
             }

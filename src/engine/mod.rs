@@ -321,8 +321,8 @@ impl Engine {
             return Vec::new();
         };
         for service in Service::ALL {
-            if let SlotState::Done(Err(failure)) = &request.slots.get(service).state {
-                if self.settings.services.get(service).required {
+            if let SlotState::Done(Err(failure)) = &request.slots[service].state {
+                if self.settings.services[service].required {
                     let error = EnrichError::Upstream {
                         service,
                         failure: *failure,
@@ -331,7 +331,7 @@ impl Engine {
                 }
             }
         }
-        if !Service::ALL.iter().all(|s| request.slots.get(*s).is_done()) {
+        if !Service::ALL.iter().all(|s| request.slots[*s].is_done()) {
             return Vec::new();
         }
         let gathered = request.gathered();
@@ -494,7 +494,9 @@ impl Engine {
             .flat_map(|r| {
                 Service::ALL
                     .into_iter()
-                    .filter(move |s| matches!(r.slots.get(*s).state, SlotState::RetryAt(at) if at <= now))
+                    .filter(
+                        move |s| matches!(r.slots[*s].state, SlotState::RetryAt(at) if at <= now),
+                    )
                     .map(move |s| (r.ctx, s))
             })
             .collect();
@@ -532,8 +534,8 @@ impl Engine {
             return Vec::new();
         };
         let required_done = Service::ALL.into_iter().all(|s| {
-            !self.settings.services.get(s).required
-                || matches!(request.slots.get(s).state, SlotState::Done(Ok(_)))
+            !self.settings.services[s].required
+                || matches!(request.slots[s].state, SlotState::Done(Ok(_)))
         });
         if !required_done {
             let error = EnrichError::DeadlineExceeded {
@@ -543,7 +545,7 @@ impl Engine {
         }
         let pending: Vec<Service> = Service::ALL
             .into_iter()
-            .filter(|s| !request.slots.get(*s).is_done())
+            .filter(|s| !request.slots[*s].is_done())
             .collect();
         let id = request.id.clone();
         let mut effects = Vec::new();
@@ -571,7 +573,7 @@ impl Engine {
         for r in self.requests.values() {
             consider(r.deadline_ms);
             for s in Service::ALL {
-                if let SlotState::RetryAt(at) = r.slots.get(s).state {
+                if let SlotState::RetryAt(at) = r.slots[s].state {
                     consider(at);
                 }
             }

@@ -30,7 +30,7 @@ impl Engine {
             return;
         };
         for service in Service::ALL {
-            let svc = settings.services.get(service);
+            let svc = &settings.services[service];
             let Some(c) = &svc.cache else {
                 continue;
             };
@@ -43,7 +43,7 @@ impl Engine {
                 hit: hit.is_some(),
             });
             if let Some(data) = hit {
-                let slot = request.slots.get_mut(service);
+                let slot = &mut request.slots[service];
                 slot.state = SlotState::Done(Ok(data));
                 slot.done_ms = Some(now);
             }
@@ -64,7 +64,7 @@ impl Engine {
     ) -> Vec<Effect> {
         let settings = Rc::clone(&self.settings);
         let limits = settings.limits;
-        let svc = settings.services.get(service);
+        let svc = &settings.services[service];
         let Some(request) = self.requests.get_mut(&ctx) else {
             return Vec::new();
         };
@@ -96,7 +96,7 @@ impl Engine {
             }
             (result, _) => result,
         };
-        let slot = request.slots.get_mut(service);
+        let slot = &mut request.slots[service];
         if let Some(token) = slot.in_flight_token() {
             self.callouts.remove(&token);
         }
@@ -105,7 +105,7 @@ impl Engine {
         if let Some(g) = group.and_then(|path| self.groups.remove(&(service, path))) {
             for follower in g.followers {
                 if let Some(r) = self.requests.get_mut(&follower) {
-                    let s = r.slots.get_mut(service);
+                    let s = &mut r.slots[service];
                     if matches!(s.state, SlotState::Following) {
                         s.state = SlotState::Done(result.clone());
                         s.done_ms = Some(now);
@@ -116,7 +116,7 @@ impl Engine {
             }
         }
         if let Some(request) = self.requests.get_mut(&ctx) {
-            let slot = request.slots.get_mut(service);
+            let slot = &mut request.slots[service];
             slot.state = SlotState::Done(result);
             slot.done_ms = Some(now);
             slot.stale = stale;
@@ -129,7 +129,7 @@ impl Engine {
     /// the lead and sends the call on the next tick.
     pub(super) fn release_groups(&mut self, request: &Request) {
         for service in Service::ALL {
-            let Some(path) = &request.slots.get(service).group else {
+            let Some(path) = &request.slots[service].group else {
                 continue;
             };
             let key = (service, path.clone());
@@ -139,14 +139,14 @@ impl Engine {
             g.followers.retain(|f| {
                 self.requests
                     .get(f)
-                    .is_some_and(|r| matches!(r.slots.get(service).state, SlotState::Following))
+                    .is_some_and(|r| matches!(r.slots[service].state, SlotState::Following))
             });
             if g.followers.is_empty() {
                 continue;
             }
             let leader = g.followers.remove(0);
             if let Some(r) = self.requests.get_mut(&leader) {
-                let slot = r.slots.get_mut(service);
+                let slot = &mut r.slots[service];
                 slot.state = SlotState::NeedToken;
                 slot.group = Some(path.clone());
             }
