@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::shared::SharedStore;
+use crate::store::SharedStore;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheSettings {
@@ -98,7 +98,7 @@ pub fn put(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shared::MemoryStore;
+    use crate::store::MemoryStore;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -9,11 +9,11 @@ use base64::Engine as _;
 use log::{info, warn};
 use serde::{Deserialize, Serialize};
 
-use crate::call::{Call, CallReply};
+use crate::callout::{Call, CallReply};
 use crate::config::{ClientAuth, TokenSettings};
 use crate::encode;
 use crate::error::TokenFailure;
-use crate::shared::{ensure_key, unique_id, SharedStore};
+use crate::store::{ensure_key, unique_id, SharedStore};
 use crate::token_reply::{self, Note, Refusal};
 
 /// A VM renews ahead of expiry only while it has used the token this recently, so an idle Envoy
@@ -382,7 +382,7 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::config::test_settings;
-    use crate::shared::MemoryStore;
+    use crate::store::MemoryStore;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -33,12 +33,12 @@ fn action(a: engine::Action) -> Action {
 impl Context for Http {
     fn on_http_call_response(
         &mut self,
-        token: u32,
+        call_id: u32,
         _headers: usize,
         body_size: usize,
         _trailers: usize,
     ) {
-        self.vm.call_replied(self.id, token, body_size);
+        self.vm.call_replied(self.id, call_id, body_size);
     }
 
     fn on_done(&mut self) -> bool {
