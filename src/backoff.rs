@@ -35,14 +35,17 @@ pub fn retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     httpdate::parse_ms(v).map(|at| at.saturating_sub(now_ms))
 }
 
+/// Exponential backoff after `failures` failed attempts (>= 1): base, 2*base, 4*base, ...
+/// capped at `max_ms`. The 429 retries and the token fetch both wait this way.
+pub fn exponential(base_ms: u64, max_ms: u64, failures: u32) -> u64 {
+    let exp = failures.saturating_sub(1).min(32);
+    base_ms.saturating_mul(1u64 << exp).min(max_ms)
+}
+
 impl RetryPolicy {
-    /// Exponential backoff before attempt `attempt + 1` (after `attempt` failed attempts, >= 1):
-    /// base, 2*base, 4*base, ... capped at `max_backoff_ms`.
+    /// The backoff before attempt `attempts_made + 1`: see [`exponential`].
     pub fn backoff_ms(&self, attempts_made: u32) -> u64 {
-        let exp = attempts_made.saturating_sub(1).min(32);
-        self.base_backoff_ms
-            .saturating_mul(1u64 << exp)
-            .min(self.max_backoff_ms)
+        exponential(self.base_backoff_ms, self.max_backoff_ms, attempts_made)
     }
 
     /// The instant of the next attempt after a 429, or `None` when no retry may be made: attempts

@@ -554,7 +554,8 @@ fn list_field(path: &str) -> Option<ListOf> {
 /// Where the first JSON array in `value` is, as a dotted field path (lists are skipped).
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
-        serde_json::Value::Array(items) if list_field(path).is_some() => match list_field(path) {
+        serde_json::Value::Array(items) => match list_field(path) {
+            Some(ListOf::Strings) => None,
             Some(ListOf::Objects) => items.iter().enumerate().find_map(|(i, item)| {
                 let path = format!("{path}[{i}]");
                 match item {
@@ -562,13 +563,9 @@ fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
                     _ => first_array(item, &path),
                 }
             }),
-            _ => None,
+            None if path.is_empty() => Some("(root)".to_owned()),
+            None => Some(path.to_owned()),
         },
-        serde_json::Value::Array(_) => Some(if path.is_empty() {
-            "(root)".to_owned()
-        } else {
-            path.to_owned()
-        }),
         serde_json::Value::Object(fields) => fields.iter().find_map(|(name, v)| {
             let path = if path.is_empty() {
                 name.clone()

@@ -114,10 +114,7 @@ fn classify(reply: &CallReply, s: &TokenSettings) -> Result<(String, u64), Token
 }
 
 fn backoff(s: &TokenSettings, failures: u32) -> u64 {
-    let exp = failures.saturating_sub(1).min(32);
-    s.failure_backoff_ms
-        .saturating_mul(1u64 << exp)
-        .min(s.failure_backoff_max_ms)
+    crate::backoff::exponential(s.failure_backoff_ms, s.failure_backoff_max_ms, failures)
 }
 
 impl TokenCache {

@@ -41,7 +41,7 @@ fn metric_names_match_the_golden_lists() {
         },
     );
     mocks.push_fault(
-        Service::Crm,
+        Service::Tickets,
         Fault::Status {
             status: 429,
             headers: vec![("retry-after".into(), "0".into())],

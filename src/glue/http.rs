@@ -42,8 +42,8 @@ impl Context for Http {
     }
 
     fn on_done(&mut self) -> bool {
-        if let Ok(mut slot) = self.vm.engine.try_borrow_mut() {
-            if let Some(engine) = slot.as_mut() {
+        if let Ok(mut guard) = self.vm.engine.try_borrow_mut() {
+            if let Some(engine) = guard.as_mut() {
                 engine.on_request_gone(self.id);
             }
         }

@@ -45,8 +45,8 @@ impl Vm {
     ) -> Option<R> {
         let now = host::now_ms();
         let (result, effects) = {
-            let mut slot = self.engine.borrow_mut();
-            let engine = slot.as_mut()?;
+            let mut guard = self.engine.borrow_mut();
+            let engine = guard.as_mut()?;
             f(engine, now)
         };
         self.execute(effects, now);
