@@ -1,8 +1,12 @@
 //! When to retry a 429, and whether the retry still fits the request's deadline.
 
+use serde::Deserialize;
+
 use crate::httpdate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `retry`, read as is and range-checked by the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct RetryPolicy {
     /// Attempts in all, the first one included.
     pub max_attempts: u32,

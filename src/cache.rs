@@ -9,12 +9,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::SharedStore;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `services.<service>.cache`, read as is and range-checked by the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CacheSettings {
     pub ttl_ms: u64,
     /// How long past the TTL an entry may still answer when the service fails.
+    #[serde(default)]
     pub stale_if_error_ms: u64,
+    #[serde(default = "default_slots")]
     pub slots: u32,
+}
+
+fn default_slots() -> u32 {
+    1024
 }
 
 #[derive(Serialize, Deserialize)]

@@ -46,8 +46,8 @@ pub struct PluginConfig {
     pub customer_number_pattern: String,
     pub deadline_ms: u64,
     pub limits: LimitsConfig,
-    pub retry: RetryConfig,
-    pub token: TokenConfig,
+    pub retry: RetryPolicy,
+    pub token: TokenSettings,
     /// `services.<answer key>`: per-service overrides of [`crate::service::ServiceSpec`].
     pub services: PerService<ServiceConfig>,
     pub prompt: PromptConfig,
@@ -101,32 +101,6 @@ pub struct LimitsConfig {
     pub max_list_items: usize,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct RetryConfig {
-    pub max_attempts: u32,
-    pub base_backoff_ms: u64,
-    pub max_backoff_ms: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct TokenConfig {
-    pub cluster: String,
-    pub authority: String,
-    pub path: String,
-    pub scope: String,
-    pub timeout_ms: u64,
-    /// Renew this long before expiry (at most a third of the token's lifetime).
-    pub refresh_margin_ms: u64,
-    pub failure_backoff_ms: u64,
-    pub failure_backoff_max_ms: u64,
-    /// Lifetime of a token whose reply has no `expires_in` (it is only RECOMMENDED, RFC 6749 5.1).
-    pub default_lifetime_ms: u64,
-    /// How the client authenticates to the token endpoint (RFC 6749 2.3.1).
-    pub client_auth: ClientAuth,
-}
-
 /// Where the client id and secret go in the token request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -150,23 +124,9 @@ pub struct ServiceConfig {
     pub timeout_ms: Option<u64>,
     pub limit: Option<u32>,
     /// Off unless given.
-    pub cache: Option<CacheConfig>,
+    pub cache: Option<CacheSettings>,
     /// Top-level keys kept from the record (the profile, or each list item); all when absent.
     pub fields: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct CacheConfig {
-    pub ttl_ms: u64,
-    #[serde(default)]
-    pub stale_if_error_ms: u64,
-    #[serde(default = "default_cache_slots")]
-    pub slots: u32,
-}
-
-fn default_cache_slots() -> u32 {
-    1024
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -209,8 +169,8 @@ impl Default for PluginConfig {
             customer_number_pattern: DEFAULT_CUSTOMER_PATTERN.into(),
             deadline_ms: 4500,
             limits: LimitsConfig::default(),
-            retry: RetryConfig::default(),
-            token: TokenConfig::default(),
+            retry: RetryPolicy::default(),
+            token: TokenSettings::default(),
             services: PerService::default(),
             prompt: PromptConfig::default(),
             server_timing: false,
@@ -244,20 +204,9 @@ impl Default for LimitsConfig {
     }
 }
 
-impl Default for RetryConfig {
+impl Default for TokenSettings {
     fn default() -> Self {
-        let p = RetryPolicy::default();
-        RetryConfig {
-            max_attempts: p.max_attempts,
-            base_backoff_ms: p.base_backoff_ms,
-            max_backoff_ms: p.max_backoff_ms,
-        }
-    }
-}
-
-impl Default for TokenConfig {
-    fn default() -> Self {
-        TokenConfig {
+        TokenSettings {
             cluster: "token_service".into(),
             authority: "token-service".into(),
             path: DEFAULT_TOKEN_PATH.into(),
@@ -268,6 +217,8 @@ impl Default for TokenConfig {
             failure_backoff_max_ms: 10_000,
             default_lifetime_ms: DEFAULT_TOKEN_LIFETIME_MS,
             client_auth: ClientAuth::Body,
+            client_id: String::new(),
+            client_secret: Secret::default(),
         }
     }
 }
@@ -400,20 +351,30 @@ pub struct ServiceSettings {
     pub fields: Option<FieldList>,
 }
 
-#[derive(Debug, Clone)]
+/// `token`, read as is; the client id and secret come from the environment (never from the
+/// configuration, so they never show in `/config_dump`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct TokenSettings {
     pub cluster: String,
     pub authority: String,
     pub path: String,
     pub scope: String,
     pub timeout_ms: u64,
+    /// Renew this long before expiry (at most a third of the token's lifetime).
     pub refresh_margin_ms: u64,
     pub failure_backoff_ms: u64,
     pub failure_backoff_max_ms: u64,
-    pub client_id: String,
-    pub client_secret: Secret,
+    /// Lifetime of a token whose reply has no `expires_in` (it is only RECOMMENDED, RFC 6749 5.1).
     pub default_lifetime_ms: u64,
+    /// How the client authenticates to the token endpoint (RFC 6749 2.3.1).
     pub client_auth: ClientAuth,
+    /// `ENRICH_CLIENT_ID`.
+    #[serde(skip)]
+    pub client_id: String,
+    /// `ENRICH_CLIENT_SECRET`.
+    #[serde(skip)]
+    pub client_secret: Secret,
 }
 
 /// The validated configuration the engine runs with.
@@ -484,29 +445,21 @@ fn service_settings(
     )?;
     let timeout_ms = cfg.timeout_ms.unwrap_or(deadline_ms);
     in_range(&format!("{field}.timeoutMs"), timeout_ms, 1, deadline_ms)?;
-    let cache = match cfg.cache {
-        Some(c) => {
-            in_range(&format!("{field}.cache.ttlMs"), c.ttl_ms, 1, 86_400_000)?;
-            in_range(
-                &format!("{field}.cache.staleIfErrorMs"),
-                c.stale_if_error_ms,
-                0,
-                7 * 86_400_000,
-            )?;
-            in_range(
-                &format!("{field}.cache.slots"),
-                u64::from(c.slots),
-                1,
-                65_536,
-            )?;
-            Some(CacheSettings {
-                ttl_ms: c.ttl_ms,
-                stale_if_error_ms: c.stale_if_error_ms,
-                slots: c.slots,
-            })
-        }
-        None => None,
-    };
+    if let Some(c) = &cfg.cache {
+        in_range(&format!("{field}.cache.ttlMs"), c.ttl_ms, 1, 86_400_000)?;
+        in_range(
+            &format!("{field}.cache.staleIfErrorMs"),
+            c.stale_if_error_ms,
+            0,
+            7 * 86_400_000,
+        )?;
+        in_range(
+            &format!("{field}.cache.slots"),
+            u64::from(c.slots),
+            1,
+            65_536,
+        )?;
+    }
     let fields = match cfg.fields {
         Some(names) => {
             Some(FieldList::new(names).map_err(|why| refuse(format!("{field}.fields"), why))?)
@@ -520,7 +473,7 @@ fn service_settings(
         required: cfg.required.unwrap_or(d.required),
         timeout_ms,
         limit,
-        cache,
+        cache: cfg.cache,
         fields,
     })
 }
@@ -826,24 +779,11 @@ impl Settings {
             customer_pattern,
             deadline_ms: deadline,
             limits: l,
-            retry: RetryPolicy {
-                max_attempts: cfg.retry.max_attempts,
-                base_backoff_ms: cfg.retry.base_backoff_ms,
-                max_backoff_ms: cfg.retry.max_backoff_ms,
-            },
+            retry: cfg.retry,
             token: TokenSettings {
-                cluster: t.cluster,
-                authority: t.authority,
-                path: t.path,
-                scope: t.scope,
-                timeout_ms: t.timeout_ms,
-                refresh_margin_ms: t.refresh_margin_ms,
-                failure_backoff_ms: t.failure_backoff_ms,
-                failure_backoff_max_ms: t.failure_backoff_max_ms,
                 client_id,
                 client_secret,
-                default_lifetime_ms: t.default_lifetime_ms,
-                client_auth: t.client_auth,
+                ..t
             },
             answer: AnswerSettings {
                 max_bytes: cfg.answer.max_bytes,
