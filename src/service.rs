@@ -1,4 +1,5 @@
-//! The three upstream services and how their replies are read.
+//! The upstream services: each one's names and defaults ([`ServiceSpec`]), how its reply is read,
+//! and [`PerService`], the one way anything per service is stored.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
