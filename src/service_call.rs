@@ -250,13 +250,13 @@ impl ServiceCall {
 }
 
 /// A 2xx body as the service's data. The glue leaves the body out when its announced size is over
-/// the limit, so the size is the larger of the two.
+/// the limit, so that is checked here; [`parse_reply`] checks the bytes themselves.
 fn read_body(
     service: Service,
     reply: &CallReply,
     limits: &LimitsConfig,
 ) -> Result<ServiceData, ReplyError> {
-    if reply.body_size.max(reply.body.len()) > limits.max_upstream_body_bytes {
+    if reply.body_size > limits.max_upstream_body_bytes {
         return Err(ReplyError::TooLarge);
     }
     parse_reply(

@@ -5,7 +5,7 @@ use log::{info, warn};
 
 use super::{Effect, Ending, Engine};
 use crate::answer::{self, AnswerError};
-use crate::error::{EnrichError, Reply, JSON};
+use crate::error::{EnrichError, Reply};
 use crate::metrics::Observation;
 use crate::request::Request;
 
@@ -108,14 +108,7 @@ impl Engine {
         let mode = self.settings.answer_mode;
         let (mut reply, outcome, real_status) = match result {
             Ok((body, degraded)) => (
-                Reply {
-                    status: 200,
-                    headers: vec![
-                        ("content-type", JSON.to_owned()),
-                        ("cache-control", "no-store".to_owned()),
-                    ],
-                    body,
-                },
+                Reply::ok_json(body),
                 if degraded { "degraded" } else { "ok" },
                 200,
             ),

@@ -137,6 +137,7 @@ impl Engine {
 
     /// Admits a request (a new one: each id once) and keeps it, with its deadline timer.
     fn admit(&mut self, request: Request) {
+        self.clock = self.clock.max(request.started_ms);
         self.timers
             .set(Timer::Deadline(request.ctx), request.deadline_ms);
         self.requests.insert(request.ctx, request);
@@ -152,7 +153,6 @@ impl Engine {
         if !self.is_enrich_path(head.path) {
             return (Action::Continue, Vec::new());
         }
-        self.clock = self.clock.max(now);
         let id = request_id(head.request_id);
         let mut request = Request::new(ctx, id, now, self.settings.deadline_ms);
         let admitted = admission::check_enrich(
