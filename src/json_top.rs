@@ -4,55 +4,55 @@
 //! reads the first `customerNumber` (or `method`) must not be shown one value while the filter
 //! acts on another. Values are not parsed here; each caller parses only the members it reads.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use std::marker::PhantomData;
 
-pub enum TopLevel<'a> {
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// The top level of a body, with each member's value read as a `V` (raw text, or what a caller
+/// needs to know of it).
+pub enum TopLevel<V> {
     /// The members in order, no key twice.
-    Object(Vec<(String, &'a RawValue)>),
+    Object(Vec<(String, V)>),
     Array,
     /// A string, number, boolean or null.
     Scalar,
 }
 
-impl<'a> TopLevel<'a> {
-    /// Reads `body`. A repeated key is the only data error (`is_data()`); anything else that
-    /// fails is a syntax error or an early end.
-    pub fn read(body: &'a [u8]) -> Result<Self, serde_json::Error> {
+impl<'de, V: Deserialize<'de>> TopLevel<V> {
+    /// Reads `body`. A repeated key is the only data error (`is_data()`) the top level raises;
+    /// the values' own errors are those of `V`.
+    pub fn read(body: &'de [u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(body)
     }
 }
 
-/// The raw text of member `name`.
-pub fn member<'a>(members: &[(String, &'a RawValue)], name: &str) -> Option<&'a str> {
-    members
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.get())
+/// The value of member `name`.
+pub fn member<'m, V>(members: &'m [(String, V)], name: &str) -> Option<&'m V> {
+    members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for TopLevel<'a> {
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for TopLevel<V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopVisitor(std::marker::PhantomData))
+        deserializer.deserialize_any(TopVisitor(PhantomData))
     }
 }
 
-struct TopVisitor<'a>(std::marker::PhantomData<&'a ()>);
+struct TopVisitor<V>(PhantomData<V>);
 
-impl<'de: 'a, 'a> Visitor<'de> for TopVisitor<'a> {
-    type Value = TopLevel<'a>;
+impl<'de, V: Deserialize<'de>> Visitor<'de> for TopVisitor<V> {
+    type Value = TopLevel<V>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out: Vec<(String, &'a RawValue)> = Vec::new();
+        let mut out: Vec<(String, V)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if out.iter().any(|(k, _)| *k == key) {
                 return Err(de::Error::custom("duplicate key"));
             }
-            let value: &'de RawValue = map.next_value()?;
+            let value: V = map.next_value()?;
             out.push((key, value));
         }
         Ok(TopLevel::Object(out))
@@ -85,5 +85,85 @@ impl<'de: 'a, 'a> Visitor<'de> for TopVisitor<'a> {
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(TopLevel::Scalar)
+    }
+}
+
+/// What a caller that reads only strings needs to know of a value, checked exactly as a
+/// `serde_json::Value` would be (numbers beyond `f64` are refused, nested values included)
+/// without building anything but a top-level string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    Text(String),
+    Null,
+    Object,
+    /// A number, boolean or array.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Shape {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShapeVisitor { top: true })
+    }
+}
+
+/// Reads any value; `top` keeps the text of a top-level string (nested ones are only checked).
+struct ShapeVisitor {
+    top: bool,
+}
+
+/// A nested value, checked like [`Shape`] and dropped.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(ShapeVisitor { top: false })
+            .map(|_| Checked)
+    }
+}
+
+impl<'de> Visitor<'de> for ShapeVisitor {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        while map.next_entry::<IgnoredAny, Checked>()?.is_some() {}
+        Ok(Shape::Object)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Shape::Other)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Shape, E> {
+        Ok(Shape::Text(if self.top {
+            v.to_owned()
+        } else {
+            String::new()
+        }))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
+        Ok(Shape::Null)
     }
 }

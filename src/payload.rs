@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::json_depth;
-use crate::json_top::TopLevel;
+use crate::json_top::{Shape, TopLevel};
 
 /// Longest `sessionId` / `intent` accepted. Cognigy session ids are UUID-sized; the bound keeps a
 /// hostile caller from sending megabyte strings that would end up in logs or prompts.
@@ -59,7 +59,7 @@ pub fn parse(
             format!("JSON nested deeper than {max_depth} levels"),
         )]);
     }
-    let top = TopLevel::read(body).map_err(|e| {
+    let top = TopLevel::<Shape>::read(body).map_err(|e| {
         let msg = if e.is_eof() && body.iter().all(u8::is_ascii_whitespace) {
             "Request body is empty; expected a JSON object".to_owned()
         } else if e.is_data() {
@@ -77,16 +77,20 @@ pub fn parse(
             "Input should be a JSON object",
         )]);
     };
+    // Only the fields read are kept, as the values the field checks (shared with the MCP tool's
+    // arguments) take: a string, null, or anything else (refused as not a string).
     let mut obj = Map::new();
     let mut variables_ok = true;
-    for (key, raw) in members {
+    for (key, shape) in members {
         if key == "variables" {
-            variables_ok = raw.get().starts_with('{') || raw.get() == "null";
+            variables_ok = matches!(shape, Shape::Object | Shape::Null);
         } else if READ.contains(&key.as_str()) {
-            // Valid JSON already, so this cannot fail; a failure would read as "missing".
-            if let Ok(value) = serde_json::from_str::<Value>(raw.get()) {
-                obj.insert(key, value);
-            }
+            let value = match shape {
+                Shape::Text(s) => Value::String(s),
+                Shape::Null => Value::Null,
+                Shape::Object | Shape::Other => Value::Bool(false),
+            };
+            obj.insert(key, value);
         }
     }
     let mut errors = Vec::new();
@@ -389,6 +393,24 @@ mod tests {
             32
         )
         .is_err());
+    }
+
+    /// From e2e_malformed: a number beyond `f64` anywhere in the body, `variables` included, is
+    /// invalid JSON as `serde_json::Value` reads it, though nothing keeps it.
+    #[test]
+    fn numbers_beyond_f64_are_invalid_anywhere() {
+        for extra in [
+            r#""variables":{"n":-1e400}"#,
+            r#""x":[1e400]"#,
+            r#""x":1e400"#,
+        ] {
+            let body = format!(r#"{{"sessionId":"s","customerNumber":"C","intent":"x",{extra}}}"#);
+            assert_eq!(
+                errs(&body),
+                vec![("body".into(), "json_invalid")],
+                "{extra}"
+            );
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::backoff::RetryPolicy;
 use crate::callout::CallReply;
 use crate::config::LimitsConfig;
 use crate::error::ServiceFailure;
+use crate::local_reply::LocalReply;
 use crate::service::{parse_reply, ReplyError, Service, ServiceData};
 
 /// The host's id of a dispatched callout (proxy-wasm calls it a token; here "token" is only ever
@@ -37,6 +38,17 @@ pub enum CallState {
         /// The data came from the cache after the service failed.
         stale: bool,
     },
+}
+
+/// What a reply is read against.
+pub struct ReplyContext<'a> {
+    pub retry: &'a RetryPolicy,
+    pub limits: &'a LimitsConfig,
+    pub now: u64,
+    /// The request's deadline: a 429 retry must start before it.
+    pub deadline_ms: u64,
+    /// The request's id, for the log.
+    pub request_id: &'a str,
 }
 
 /// What the engine does after a reply.
@@ -173,22 +185,17 @@ impl ServiceCall {
     }
 
     /// Reads a reply. `local_reply` says Envoy answered for a call that never reached the
-    /// service; `id` is the request's, for the log.
-    #[allow(clippy::too_many_arguments)]
+    /// service.
     pub fn on_reply(
         &mut self,
         service: Service,
         reply: &CallReply,
-        local_reply: Option<crate::local_reply::LocalReply>,
-        retry: &RetryPolicy,
-        limits: &LimitsConfig,
-        now: u64,
-        deadline_ms: u64,
-        id: &str,
+        local_reply: Option<LocalReply>,
+        cx: &ReplyContext<'_>,
     ) -> AfterReply {
-        let name = service.short_name();
+        let (name, id, now) = (service.short_name(), cx.request_id, cx.now);
         let result = match reply.status {
-            Some(200..=299) => read_body(service, reply, limits).map_err(|e| {
+            Some(200..=299) => read_body(service, reply, cx.limits).map_err(|e| {
                 warn!("[{id}] {name} reply unusable: {e:?}");
                 ServiceFailure::Malformed
             }),
@@ -201,7 +208,10 @@ impl ServiceCall {
             }
             Some(429) => {
                 let retry_after = reply.retry_after.as_deref();
-                match retry.next_attempt_at(self.attempts, retry_after, now, deadline_ms) {
+                match cx
+                    .retry
+                    .next_attempt_at(self.attempts, retry_after, now, cx.deadline_ms)
+                {
                     Some(at) => {
                         let bearer = self.take_bearer();
                         self.state = CallState::RetryAt { bearer };

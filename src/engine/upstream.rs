@@ -16,7 +16,7 @@ use crate::error::{EnrichError, ServiceFailure, JSON};
 use crate::metrics::{Observation, StatusClass};
 use crate::request::Request;
 use crate::service::{parse_reply, Service, ServiceData};
-use crate::service_call::{AfterReply, CallId, CallState};
+use crate::service_call::{AfterReply, CallId, CallState, ReplyContext};
 use crate::store::SharedStore;
 
 /// A cached body read back like a fresh reply (the limits may have changed since it was stored).
@@ -187,16 +187,14 @@ impl Engine {
             },
             latency_ms: call.latency_ms(now),
         });
-        let next = call.on_reply(
-            service,
-            reply,
-            local_reply,
-            &settings.retry,
-            &settings.limits,
+        let cx = ReplyContext {
+            retry: &settings.retry,
+            limits: &settings.limits,
             now,
-            request.deadline_ms,
-            &request.id,
-        );
+            deadline_ms: request.deadline_ms,
+            request_id: &request.id,
+        };
+        let next = call.on_reply(service, reply, local_reply, &cx);
         match next {
             AfterReply::Finished(result) => {
                 let raw = result.is_ok().then_some(&reply.body[..]);

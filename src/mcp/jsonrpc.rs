@@ -6,6 +6,7 @@
 //! another.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::json_depth;
@@ -112,7 +113,7 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Message, RpcError> {
             format!("Parse error: JSON nested deeper than {max_depth} levels"),
         ));
     }
-    let top = TopLevel::read(body).map_err(|e| {
+    let top = TopLevel::<&RawValue>::read(body).map_err(|e| {
         if e.is_data() {
             invalid(&format!(
                 "duplicate key at line {} column {}",
@@ -131,7 +132,7 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Message, RpcError> {
         TopLevel::Array => return Err(invalid("batches are not supported")),
         TopLevel::Scalar => return Err(invalid("expected a JSON-RPC object")),
     };
-    let get = |name: &str| member(&members, name);
+    let get = |name: &str| member(&members, name).map(|v| v.get());
     if get("jsonrpc") != Some(r#""2.0""#) {
         return Err(invalid("\"jsonrpc\" must be \"2.0\""));
     }
