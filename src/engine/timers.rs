@@ -1,8 +1,6 @@
 //! Everything the engine waits for on the clock, in one table: the host's timer is armed for the
 //! earliest entry ([`Timers::next`]).
 
-use std::collections::BTreeMap;
-
 use crate::service::Service;
 
 /// What a wake-up is for. The order is the order due timers are handled in: deadlines first, so
@@ -17,48 +15,55 @@ pub enum Timer {
     TokenPoll,
 }
 
+/// Each timer at most once, with its instant. A plain list: it holds a few entries per request
+/// in flight, and the engine looks for the earliest after every event anyway.
 #[derive(Debug, Default)]
-pub struct Timers(BTreeMap<Timer, u64>);
+pub struct Timers(Vec<(Timer, u64)>);
 
 impl Timers {
     pub fn set(&mut self, timer: Timer, at: u64) {
-        self.0.insert(timer, at);
+        match self.0.iter_mut().find(|(t, _)| *t == timer) {
+            Some(entry) => entry.1 = at,
+            None => self.0.push((timer, at)),
+        }
     }
 
     /// Sets `timer` to `at` unless it is already due earlier.
     pub fn set_earliest(&mut self, timer: Timer, at: u64) {
-        let entry = self.0.entry(timer).or_insert(at);
-        *entry = (*entry).min(at);
+        match self.0.iter_mut().find(|(t, _)| *t == timer) {
+            Some(entry) => entry.1 = entry.1.min(at),
+            None => self.0.push((timer, at)),
+        }
     }
 
     pub fn cancel(&mut self, timer: Timer) {
-        self.0.remove(&timer);
+        self.0.retain(|(t, _)| *t != timer);
     }
 
     /// Drops every timer of request `ctx`.
     pub fn cancel_request(&mut self, ctx: u32) {
-        self.cancel(Timer::Deadline(ctx));
-        for s in Service::ALL {
-            self.cancel(Timer::Retry(ctx, s));
-        }
+        self.0.retain(|(t, _)| match t {
+            Timer::Deadline(c) | Timer::Retry(c, _) => *c != ctx,
+            Timer::TokenPoll => true,
+        });
     }
 
     /// The earliest instant anything is due.
     pub fn next(&self) -> Option<u64> {
-        self.0.values().copied().min()
+        self.0.iter().map(|(_, at)| *at).min()
     }
 
     /// Removes and returns the timers due at `now`, in [`Timer`] order.
     pub fn take_due(&mut self, now: u64) -> Vec<Timer> {
-        let due: Vec<Timer> = self
-            .0
-            .iter()
-            .filter(|(_, at)| **at <= now)
-            .map(|(t, _)| *t)
-            .collect();
-        for t in &due {
-            self.0.remove(t);
-        }
+        let mut due: Vec<Timer> = Vec::new();
+        self.0.retain(|(t, at)| {
+            let is_due = *at <= now;
+            if is_due {
+                due.push(*t);
+            }
+            !is_due
+        });
+        due.sort_unstable();
         due
     }
 }
