@@ -57,7 +57,7 @@ mcp-clients: build
 	scripts/install-tools.sh mcp
 	cargo test --test mcp_clients
 
-## The platform contracts: schema/plugin-config.schema.json against src/config.rs (Rust, no
+## The platform contracts: schema/plugin-config.schema.json against src/config/ (Rust, no
 ## Envoy) and, with pytest in .venv (tests/contracts): the schema against every shipped plugin
 ## configuration, the OpenAPI description against the code and, through schemathesis, against
 ## the running demo stack; docker-compose.yml, deploy/, examples/cognigy and the OCI packaging.

@@ -6,7 +6,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType, Status};
 
 use crate::layout::{Layout, LAYOUT};
-use crate::shared::{CasMismatch, SharedStore};
+use crate::store::{CasMismatch, SharedStore};
 
 /// Wall-clock milliseconds: shared-data expiries must mean the same to every worker.
 pub fn now_ms() -> u64 {

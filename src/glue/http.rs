@@ -33,17 +33,17 @@ fn action(a: engine::Action) -> Action {
 impl Context for Http {
     fn on_http_call_response(
         &mut self,
-        token: u32,
+        call_id: u32,
         _headers: usize,
         body_size: usize,
         _trailers: usize,
     ) {
-        self.vm.call_replied(self.id, token, body_size);
+        self.vm.call_replied(self.id, call_id, body_size);
     }
 
     fn on_done(&mut self) -> bool {
-        if let Ok(mut slot) = self.vm.engine.try_borrow_mut() {
-            if let Some(engine) = slot.as_mut() {
+        if let Ok(mut guard) = self.vm.engine.try_borrow_mut() {
+            if let Some(engine) = guard.as_mut() {
                 engine.on_request_gone(self.id);
             }
         }

@@ -9,8 +9,8 @@ use log::warn;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, MapType};
 
-use crate::call::CallReply;
-use crate::engine::{Effect, Engine};
+use crate::callout::CallReply;
+use crate::engine::{CallId, Effect, Engine};
 
 use super::host::{self, HostStore};
 use super::metrics::Metrics;
@@ -45,8 +45,8 @@ impl Vm {
     ) -> Option<R> {
         let now = host::now_ms();
         let (result, effects) = {
-            let mut slot = self.engine.borrow_mut();
-            let engine = slot.as_mut()?;
+            let mut guard = self.engine.borrow_mut();
+            let engine = guard.as_mut()?;
             f(engine, now)
         };
         self.execute(effects, now);
@@ -91,7 +91,8 @@ impl Vm {
                     }
                     let more = match self.engine.borrow_mut().as_mut() {
                         Some(engine) => {
-                            engine.dispatched(owner, result.map_err(|_| ()), now, &HostStore)
+                            let result = result.map(CallId).map_err(|_| ());
+                            engine.dispatched(owner, result, now, &HostStore)
                         }
                         None => Vec::new(),
                     };
@@ -157,10 +158,13 @@ impl Vm {
     }
 
     /// A callout answered; the SDK delivers it to whichever context dispatched it.
-    pub fn call_replied(&self, current: u32, token: u32, body_size: usize) {
+    pub fn call_replied(&self, current: u32, call_id: u32, body_size: usize) {
         let reply = self.read_reply(body_size);
         self.drive(current, |engine, now| {
-            ((), engine.on_call_reply(token, &reply, now, &HostStore))
+            (
+                (),
+                engine.on_call_reply(CallId(call_id), &reply, now, &HostStore),
+            )
         });
     }
 
