@@ -604,6 +604,16 @@ fn list_field(path: &str) -> Option<ListOf> {
         .then_some(ListOf::Strings)
 }
 
+/// The fields read as enums (a variant name): `answerMode`, `token.clientAuth`, `auth.schemes[i]`.
+pub(crate) fn enum_field(path: &str) -> bool {
+    path == "answerMode"
+        || path == "token.clientAuth"
+        || path
+            .strip_prefix("auth.schemes[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Where the first JSON array in `value` is, as a dotted field path (lists are skipped).
 fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {
@@ -710,16 +720,17 @@ impl Settings {
                 return Err(refuse(field, "invalid type: sequence, expected a map"));
             }
         }
+        // No check for trailing text after the object: the configuration was always read so.
         let mut de = serde_json::Deserializer::from_slice(text);
-        let cfg: PluginConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." || path == "?" {
+        let cfg = PluginConfig::deserialize(&mut de).map_err(|e| {
+            let path = crate::json_path::path_at(text, &e, &enum_field);
+            let field = if path.is_empty() || path == "?" {
                 "(root)".to_owned()
             } else {
                 path
             };
             // serde's message for an unknown field lists the expected ones; keep only the cause.
-            let reason = e.inner().to_string();
+            let reason = e.to_string();
             let reason = reason
                 .split(", expected")
                 .next()
