@@ -141,9 +141,8 @@ def demangle(name):
     return text
 
 
-CRATE_ALIASES = {"cognigy_enrich": "cognigy_enrich", "core": "core/alloc/std", "__rustc": "core/alloc/std",
-                 "T": "core/alloc/std",
-                 "alloc": "core/alloc/std", "std": "core/alloc/std"}
+CRATE_ALIASES = {"core": "core/alloc/std", "alloc": "core/alloc/std", "std": "core/alloc/std",
+                 "__rustc": "core/alloc/std"}
 
 
 PRIMITIVES = {"str", "char", "bool", "f32", "f64", "u8", "u16", "u32", "u64", "u128", "usize",
@@ -163,8 +162,8 @@ def owner(path):
         return "libc (wasi-libc, dlmalloc)"
     m = re.match(r"[<&\s*\[]*(?:dyn |mut |const )?([A-Za-z_]\w*)", path)
     crate = m.group(1) if m else "?"
-    if crate in PRIMITIVES:
-        crate = "core"
+    if crate in PRIMITIVES or len(crate) == 1 or crate == "?":
+        crate = "core"  # a primitive's method, or a generic left without its path
     return CRATE_ALIASES.get(crate, crate)
 
 
