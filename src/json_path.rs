@@ -351,7 +351,8 @@ fn string(text: &[u8], start: usize) -> (String, usize, bool) {
 
 // serde_path_to_error is a dev-dependency of the native build only (`make wasm-test` builds the
 // library's tests for wasm32 without it).
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use crate::config::PluginConfig;
