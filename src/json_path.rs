@@ -2,7 +2,7 @@
 //!
 //! A refusal names the field (`privacy.maskFields[1]`). Tracking the path while deserializing
 //! (serde_path_to_error) compiles every `Deserialize` of the configuration a second time, about
-//! 35 KB of the filter; the error already carries the line and column where serde_json stopped,
+//! 37 KB of the filter; the error already carries the line and column where serde_json stopped,
 //! so walking the text up to there names the same field, with code that is not generic.
 
 /// One step of a path: an object member or an array element.
@@ -20,8 +20,10 @@ enum Kind {
     Key {
         done: bool,
     },
-    /// A string, number or literal value.
-    Scalar,
+    /// A string, number or literal value; `closed` is false for a string the text ends inside.
+    Scalar {
+        closed: bool,
+    },
     /// `{` or `[`.
     Open,
     /// `}` or `]`.
@@ -106,17 +108,18 @@ pub fn path_at(text: &[u8], error: &serde_json::Error, is_enum: &dyn Fn(&str) ->
         Kind::Key { done: false } => next_key(parent(&t.path)),
         Kind::Key { done: true } if !data || duplicate => parent(&t.path).to_vec(),
         Kind::Key { done: true } | Kind::Colon => t.path.clone(),
-        Kind::Scalar
+        Kind::Scalar { closed }
             if data
                 || (peeked && at == t.start + 1)
+                || !closed
                 || !whole(text.get(t.start..t.end).unwrap_or_default()) =>
         {
             t.path.clone()
         }
         Kind::Close if data => t.path.clone(),
-        Kind::Scalar | Kind::Close => after(&t.path),
+        Kind::Scalar { .. } | Kind::Close => after(&t.path),
         Kind::Comma | Kind::Open if t.in_array => match tokens.iter().find(|n| n.start >= at) {
-            Some(n) if matches!(n.kind, Kind::Open | Kind::Scalar) => n.path.clone(),
+            Some(n) if matches!(n.kind, Kind::Open | Kind::Scalar { .. }) => n.path.clone(),
             _ => t.path.clone(),
         },
         Kind::Comma | Kind::Open => next_key(&t.path),
@@ -268,7 +271,7 @@ fn tokens(text: &[u8], at: usize) -> Vec<Token> {
                         top.key = Some(text_of);
                         (Kind::Key { done }, top.child(), false)
                     }
-                    _ => (Kind::Scalar, value_path(&stack), false),
+                    _ => (Kind::Scalar { closed: done }, value_path(&stack), false),
                 }
             }
             _ => {
@@ -278,7 +281,7 @@ fn tokens(text: &[u8], at: usize) -> Vec<Token> {
                 {
                     pos += 1;
                 }
-                (Kind::Scalar, value_path(&stack), false)
+                (Kind::Scalar { closed: true }, value_path(&stack), false)
             }
         };
         out.push(Token {
@@ -437,7 +440,7 @@ mod tests {
             for t in tokens(text.as_bytes(), text.len()) {
                 let (head, tail) = (&text[..t.start], &text[t.end..]);
                 match t.kind {
-                    Kind::Scalar => {
+                    Kind::Scalar { .. } => {
                         for r in replacements {
                             refused +=
                                 usize::from(check(&format!("{head}{r}{tail}"), &mut mismatches));
@@ -478,6 +481,10 @@ mod tests {
             "{,}",
             r#"{"a" 1}"#,
             r#"{"deadlineMs": 1000,}"#,
+            r#"{"customerNumberPattern": "a\""#,
+            r#"{"enrichPath": "/x\"", "deadlineMs": "x"}"#,
+            r#"{"privacy": {"maskFields": ["a\"b", 3]}}"#,
+            r#"{"privacy": {"mask\u0046ields": ["a", 3]}}"#,
         ] {
             assert!(check(text, &mut mismatches), "{text} was accepted");
         }
