@@ -6,7 +6,7 @@ WASM := target/wasm32-wasip1/release/cognigy_enrich.wasm
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
-.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench fuzz fuzz-smoke clean mcp-clients
+.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench size fuzz fuzz-smoke clean mcp-clients
 
 ## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm, size-optimized by wasm-opt
 ## when binaryen is installed (scripts/optimize-wasm.sh; the plain cargo output otherwise).
@@ -98,8 +98,13 @@ soak: build
 
 ## Benchmark (not part of `make test`): bench/run.sh writes bench/results.md. BENCH_RSS_RUN=0
 ## skips the 1M-request RSS run; see bench/run.sh for the other knobs.
-bench:
+bench: size
 	bench/run.sh
+
+## Where the filter's bytes go (scripts/wasm-size.sh): sections, code by crate and module, the
+## largest functions, read from the optimized build with its names kept.
+size: build
+	scripts/wasm-size.sh --top 30
 
 clean:
 	cargo clean

@@ -27,6 +27,16 @@ fn list_field(path: &str) -> Option<ListOf> {
         .then_some(ListOf::Strings)
 }
 
+/// The fields read as enums (a variant name): `answerMode`, `token.clientAuth`, `auth.schemes[i]`.
+pub(crate) fn enum_field(path: &str) -> bool {
+    path == "answerMode"
+        || path == "token.clientAuth"
+        || path
+            .strip_prefix("auth.schemes[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .is_some_and(|i| i.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Where the first JSON array in `value` is, as a dotted field path (lists are skipped).
 pub(super) fn first_array(value: &serde_json::Value, path: &str) -> Option<String> {
     match value {

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use regex_lite::Regex;
+use serde::Deserialize;
 
 use crate::answer::{AnswerMode, AnswerSettings, FieldList};
 use crate::auth::WebhookAuth;
@@ -22,6 +23,7 @@ mod path;
 mod raw;
 mod validate;
 
+pub(crate) use lists::enum_field;
 pub use path::PathTemplate;
 pub use raw::*;
 
@@ -143,16 +145,17 @@ impl Settings {
                 return Err(refuse(field, "invalid type: sequence, expected a map"));
             }
         }
+        // No check for trailing text after the object: the configuration was always read so.
         let mut de = serde_json::Deserializer::from_slice(text);
-        let cfg: PluginConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." || path == "?" {
+        let cfg = PluginConfig::deserialize(&mut de).map_err(|e| {
+            let path = crate::json_path::path_at(text, &e, &enum_field);
+            let field = if path.is_empty() || path == "?" {
                 "(root)".to_owned()
             } else {
                 path
             };
             // serde's message for an unknown field lists the expected ones; keep only the cause.
-            let reason = e.inner().to_string();
+            let reason = e.to_string();
             let reason = reason
                 .split(", expected")
                 .next()
