@@ -210,6 +210,13 @@ impl<'de> Deserialize<'de> for ServiceKey {
     }
 }
 
+/// The values in [`Service::ALL`] order.
+impl<T> From<[T; Service::COUNT]> for PerService<T> {
+    fn from(values: [T; Service::COUNT]) -> Self {
+        PerService(values)
+    }
+}
+
 impl<T> std::ops::Index<Service> for PerService<T> {
     type Output = T;
 
@@ -235,6 +242,22 @@ pub enum ServiceData {
     Profile(Profile),
     Orders(Listing),
     Tickets(Listing),
+}
+
+impl ServiceData {
+    pub fn as_profile(&self) -> Option<&Profile> {
+        match self {
+            ServiceData::Profile(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn as_listing(&self) -> Option<&Listing> {
+        match self {
+            ServiceData::Orders(l) | ServiceData::Tickets(l) => Some(l),
+            ServiceData::Profile(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use crate::aggregate::Gathered;
 use crate::answer;
 use crate::config::{Settings, DEFAULT_CUSTOMER_PATTERN};
 use crate::payload::{self, FieldError, MAX_CUSTOMER_NUMBER_CHARS, MAX_TEXT_CHARS};
-use crate::service::{parse_reply, Service, ServiceData};
+use crate::service::{parse_reply, PerService, Service, ServiceData};
 
 use super::jsonrpc::{RpcError, INVALID_PARAMS};
 use super::value::{n, obj, s, strings};
@@ -277,13 +277,13 @@ fn probe(settings: &Settings, kind: Probe) -> Vec<(String, Value)> {
         )
         .ok()
     };
-    let profile = match read(
+    // Filled by index, not by a match: a service the probe has no sample for is left out (and
+    // named in `degraded`) instead of needing an arm here.
+    let mut data = PerService::<Option<ServiceData>>::default();
+    data[Service::Profile] = read(
         Service::Profile,
         r#"{"customerId":"PROBE-1","fullName":"Probe Customer","segment":"Standard"}"#,
-    ) {
-        Some(ServiceData::Profile(p)) => Some(p),
-        _ => None,
-    };
+    );
     let orders_body = if kind == Probe::Oversized {
         // Two orders, each alone the size of the cap: the writer has to shorten the list.
         let pad = "x".repeat(settings.answer.max_bytes.min(1 << 24));
@@ -293,19 +293,11 @@ fn probe(settings: &Settings, kind: Probe) -> Vec<(String, Value)> {
     } else {
         r#"{"items":[{"orderNumber":"ORD-1"}]}"#.to_owned()
     };
-    let orders = match read(Service::Orders, &orders_body) {
-        Some(ServiceData::Orders(l)) => Some(l),
-        _ => None,
-    };
-    let tickets = match read(Service::Tickets, r#"{"tickets":[{"priority":"High"}]}"#) {
-        Some(ServiceData::Tickets(l)) => Some(l),
-        _ => None,
-    };
+    data[Service::Orders] = read(Service::Orders, &orders_body);
+    data[Service::Tickets] = read(Service::Tickets, r#"{"tickets":[{"priority":"High"}]}"#);
     let gathered = if kind != Probe::Missing {
         Gathered {
-            profile: profile.as_ref(),
-            orders: orders.as_ref(),
-            tickets: tickets.as_ref(),
+            records: PerService::from_fn(|service| data[service].as_ref()),
             intent: "probe",
             customer_number: "PROBE-1",
             ..Gathered::default()

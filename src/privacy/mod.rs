@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use crate::aggregate::Gathered;
-use crate::service::{parse_reply, Listing, Profile, Service, ServiceData};
+use crate::service::{parse_reply, Listing, PerService, Profile, Service, ServiceData};
 
 pub mod apply;
 pub mod config;
@@ -113,9 +113,7 @@ impl PrivacySettings {
 /// changed (the original is used).
 #[derive(Debug, Default)]
 pub struct Redacted {
-    profile: Option<Profile>,
-    orders: Option<Listing>,
-    tickets: Option<Listing>,
+    records: PerService<Option<ServiceData>>,
     mask_patterns: bool,
 }
 
@@ -127,17 +125,12 @@ impl PrivacySettings {
             return Ok(Redacted::default());
         }
         Ok(Redacted {
-            profile: g.profile.map(|p| self.profile(p)).transpose()?.flatten(),
-            orders: g
-                .orders
-                .map(|l| self.listing(Service::Orders, l))
-                .transpose()?
-                .flatten(),
-            tickets: g
-                .tickets
-                .map(|l| self.listing(Service::Tickets, l))
-                .transpose()?
-                .flatten(),
+            records: PerService::try_from_fn(|s| -> Result<_, RedactError> {
+                Ok(match self.redact(g.records[s])? {
+                    Some(Cow::Owned(changed)) => Some(changed),
+                    Some(Cow::Borrowed(_)) | None => None,
+                })
+            })?,
             mask_patterns: self.mask_patterns,
         })
     }
@@ -146,9 +139,7 @@ impl PrivacySettings {
 impl Redacted {
     pub fn apply<'a>(&'a self, g: Gathered<'a>) -> Gathered<'a> {
         Gathered {
-            profile: self.profile.as_ref().or(g.profile),
-            orders: self.orders.as_ref().or(g.orders),
-            tickets: self.tickets.as_ref().or(g.tickets),
+            records: PerService::from_fn(|s| self.records[s].as_ref().or(g.records[s])),
             mask_patterns: g.mask_patterns || self.mask_patterns,
             ..g
         }
