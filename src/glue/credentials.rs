@@ -5,6 +5,8 @@
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MapType;
 
+use super::count::{self, Kind};
+use super::host::allocated;
 use crate::auth::{looks_merged, looks_merged_authorization};
 
 /// The namespace `jwt_authn` writes its dynamic metadata under.
@@ -25,7 +27,10 @@ pub fn read(jwt_payload_key: Option<&str>) -> Credentials {
     let mut api_key = 0usize;
     // The bytes form: the SDK's string forms panic on a value that is not UTF-8 (HTTP/1 allows
     // such bytes); lossily decoded it simply matches no credential.
-    if let Ok(headers) = hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
+    count::hit(Kind::GetHeaderMapPairs);
+    let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders);
+    allocated(headers.is_ok());
+    if let Ok(headers) = headers {
         for (name, value) in headers {
             let slot = if name.eq_ignore_ascii_case("authorization") {
                 authorization += 1;
@@ -49,10 +54,10 @@ pub fn read(jwt_payload_key: Option<&str>) -> Credentials {
     if let Some(key) = jwt_payload_key {
         // Only the filter's own metadata counts: a header the caller sends cannot reach it.
         let path = vec!["metadata", "filter_metadata", JWT_AUTHN_NAMESPACE, key];
-        creds.jwt_verified = matches!(
-            hostcalls::get_property(path),
-            Ok(Some(payload)) if !payload.is_empty()
-        );
+        count::hit(Kind::GetProperty);
+        let payload = hostcalls::get_property(path);
+        allocated(matches!(payload, Ok(Some(_))));
+        creds.jwt_verified = matches!(payload, Ok(Some(payload)) if !payload.is_empty());
     }
     creds
 }

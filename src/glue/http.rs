@@ -8,6 +8,7 @@ use proxy_wasm::types::{Action, BufferType, MapType};
 use crate::auth::Scheme;
 use crate::engine::{self, McpHeaders, RequestHead};
 
+use super::count::{self, Kind};
 use super::credentials;
 use super::host::{self, HostStore};
 use super::vm::Vm;
@@ -38,10 +39,15 @@ impl Context for Http {
         body_size: usize,
         _trailers: usize,
     ) {
+        // The SDK made this context effective before calling here.
+        count::hit(Kind::OnHttpCallResponse);
+        count::hit(Kind::SetEffectiveContext);
         self.vm.call_replied(self.id, token, body_size);
     }
 
     fn on_done(&mut self) -> bool {
+        count::hit(Kind::OnDone);
+        count::publish();
         if let Ok(mut slot) = self.vm.engine.try_borrow_mut() {
             if let Some(engine) = slot.as_mut() {
                 engine.on_request_gone(self.id);
@@ -53,6 +59,7 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        count::hit(Kind::OnRequestHeaders);
         let get = |name: &str| host::header(MapType::HttpRequestHeaders, name);
         let path = get(":path").unwrap_or_default();
         let (ours, jwt_key) = self.vm.engine.borrow().as_ref().map_or((false, None), |e| {
@@ -114,6 +121,7 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        count::hit(Kind::OnRequestBody);
         let id = self.id;
         let mut read = || host::buffer(BufferType::HttpRequestBody, body_size);
         self.vm

@@ -12,6 +12,7 @@ use proxy_wasm::types::{BufferType, MapType};
 use crate::call::CallReply;
 use crate::engine::{Effect, Engine};
 
+use super::count::{self, Kind};
 use super::host::{self, HostStore};
 use super::metrics::Metrics;
 
@@ -74,6 +75,7 @@ impl Vm {
                     host::focus(self.root_id);
                     let headers: Vec<(&str, &str)> =
                         call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    count::hit(Kind::DispatchHttpCall);
                     let result = hostcalls::dispatch_http_call(
                         &call.cluster,
                         headers,
@@ -109,6 +111,7 @@ impl Vm {
                             .iter()
                             .map(|(k, v)| (*k, v.as_str()))
                             .collect();
+                        count::hit(Kind::SendHttpResponse);
                         if let Err(status) = hostcalls::send_http_response(
                             u32::from(reply.status),
                             headers,
