@@ -10,6 +10,7 @@ use crate::engine::{self, McpHeaders, RequestHead};
 
 use super::count::{self, Kind};
 use super::credentials;
+use super::headers::RequestHeaders;
 use super::host::{self, HostStore};
 use super::vm::Vm;
 
@@ -60,8 +61,8 @@ impl Context for Http {
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         count::hit(Kind::OnRequestHeaders);
-        let get = |name: &str| host::header(MapType::HttpRequestHeaders, name);
-        let path = get(":path").unwrap_or_default();
+        // `:path` alone first: a request that is not ours costs one read.
+        let path = host::header(MapType::HttpRequestHeaders, ":path").unwrap_or_default();
         let (ours, jwt_key) = self.vm.engine.borrow().as_ref().map_or((false, None), |e| {
             let s = e.settings();
             let jwt = s
@@ -73,10 +74,12 @@ impl HttpContext for Http {
         if !ours {
             return Action::Continue;
         }
+        let headers = RequestHeaders::read();
+        let get = |name: &str| headers.first(name);
         let method = get(":method").unwrap_or_default();
         let content_type = get("content-type");
         let content_length = get("content-length");
-        let creds = credentials::read(jwt_key.as_deref());
+        let creds = credentials::read(&headers, jwt_key.as_deref());
         let request_id = get("x-request-id");
         let head = RequestHead {
             method: &method,

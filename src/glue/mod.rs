@@ -3,6 +3,7 @@
 
 mod count;
 mod credentials;
+mod headers;
 mod host;
 mod http;
 mod metrics;
