@@ -25,6 +25,9 @@ pub struct Vm {
     pub metrics: RefCell<Metrics>,
     /// When the armed timer fires next, and its period.
     armed: Cell<Option<(u64, u64)>>,
+    /// The context host calls act on, as far as the glue knows (the host makes a callback's own
+    /// context effective before calling it): a switch to it again is a host call saved.
+    effective: Cell<Option<u32>>,
 }
 
 impl Vm {
@@ -34,7 +37,21 @@ impl Vm {
             engine: RefCell::new(None),
             metrics: RefCell::new(Metrics::default()),
             armed: Cell::new(None),
+            effective: Cell::new(None),
         }
+    }
+
+    /// Makes `context_id` the one later host calls act on, unless it already is; `false` when it
+    /// no longer exists.
+    fn focus(&self, context_id: u32) -> bool {
+        if self.effective.get() == Some(context_id) {
+            return true;
+        }
+        let ok = host::focus(context_id);
+        if ok {
+            self.effective.set(Some(context_id));
+        }
+        ok
     }
 
     /// Runs `f` on the engine (if configured), then carries out the effects it returned.
@@ -44,6 +61,7 @@ impl Vm {
         current: u32,
         f: impl FnOnce(&mut Engine, u64) -> (R, Vec<Effect>),
     ) -> Option<R> {
+        self.effective.set(Some(current));
         let now = host::now_ms();
         let (result, effects) = {
             let mut slot = self.engine.borrow_mut();
@@ -51,7 +69,7 @@ impl Vm {
             f(engine, now)
         };
         self.execute(effects, now);
-        host::focus(current);
+        self.focus(current);
         let observations = self
             .engine
             .borrow_mut()
@@ -72,7 +90,7 @@ impl Vm {
                     // Every callout is bound to the root context: the host then never cancels one
                     // silently when its request goes away, so each reply arrives, clears the SDK's
                     // token map, and is dropped by the engine if nobody waits for it.
-                    host::focus(self.root_id);
+                    self.focus(self.root_id);
                     let headers: Vec<(&str, &str)> =
                         call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
                     count::hit(Kind::DispatchHttpCall);
@@ -104,7 +122,7 @@ impl Vm {
                     reply,
                     outcome,
                 } => {
-                    if host::focus(ctx) {
+                    if self.focus(ctx) {
                         host::publish_outcome(outcome);
                         let headers: Vec<(&str, &str)> = reply
                             .headers
