@@ -19,6 +19,9 @@ use super::metrics::Metrics;
 /// Longest tick the timer is armed for; a later wake simply re-arms.
 const MAX_TICK_MS: u64 = 60_000;
 
+/// The one status whose `Retry-After` the engine reads (src/engine/calls.rs).
+const RETRY_AFTER_STATUS: u16 = 429;
+
 pub struct Vm {
     pub root_id: u32,
     pub engine: RefCell<Option<Engine>>,
@@ -192,9 +195,13 @@ impl Vm {
             .borrow()
             .as_ref()
             .map_or(0, |e| e.settings().limits.max_upstream_body_bytes);
-        let status =
+        let status: Option<u16> =
             host::header(MapType::HttpCallResponseHeaders, ":status").and_then(|s| s.parse().ok());
-        let retry_after = host::header(MapType::HttpCallResponseHeaders, "retry-after");
+        // Only a 429 is retried after the service's own wait; no other status looks at it, so
+        // the other replies save the host call.
+        let retry_after = (status == Some(RETRY_AFTER_STATUS))
+            .then(|| host::header(MapType::HttpCallResponseHeaders, "retry-after"))
+            .flatten();
         let body = if body_size > 0 && body_size <= limit {
             host::buffer(BufferType::HttpCallResponseBody, body_size).unwrap_or_default()
         } else {
