@@ -106,8 +106,9 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         count::hit(Kind::OnTick);
-        self.vm.ticked(host::now_ms());
-        self.vm.drive(self.vm.root_id, |engine, now| {
+        let now = host::now_ms();
+        self.vm.ticked(now);
+        self.vm.drive_at(self.vm.root_id, now, |engine, now| {
             ((), engine.on_tick(now, &HostStore))
         });
     }

@@ -64,8 +64,17 @@ impl Vm {
         current: u32,
         f: impl FnOnce(&mut Engine, u64) -> (R, Vec<Effect>),
     ) -> Option<R> {
+        self.drive_at(current, host::now_ms(), f)
+    }
+
+    /// [`drive`](Self::drive) for a callback that has read the clock already: one read per event.
+    pub fn drive_at<R>(
+        &self,
+        current: u32,
+        now: u64,
+        f: impl FnOnce(&mut Engine, u64) -> (R, Vec<Effect>),
+    ) -> Option<R> {
         self.effective.set(Some(current));
-        let now = host::now_ms();
         let (result, effects) = {
             let mut slot = self.engine.borrow_mut();
             let engine = slot.as_mut()?;
