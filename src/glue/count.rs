@@ -28,6 +28,7 @@ pub enum Kind {
     GetSharedData,
     SetSharedData,
     Log,
+    GetLogLevel,
     OnContextCreate,
     OnRequestHeaders,
     OnRequestBody,
@@ -46,7 +47,7 @@ mod counting {
 
     use super::Kind;
 
-    const KINDS: [(Kind, &str); 22] = [
+    const KINDS: [(Kind, &str); 23] = [
         (Kind::GetHeaderMapValue, "get_header_map_value"),
         (Kind::GetHeaderMapPairs, "get_header_map_pairs"),
         (Kind::GetBuffer, "get_buffer_bytes"),
@@ -62,6 +63,7 @@ mod counting {
         (Kind::GetSharedData, "get_shared_data"),
         (Kind::SetSharedData, "set_shared_data"),
         (Kind::Log, "log"),
+        (Kind::GetLogLevel, "get_log_level"),
         (Kind::OnContextCreate, "on_context_create"),
         (Kind::OnRequestHeaders, "on_request_headers"),
         (Kind::OnRequestBody, "on_request_body"),
@@ -72,7 +74,7 @@ mod counting {
     ];
 
     thread_local! {
-        static COUNTS: [Cell<u64>; 22] = Default::default();
+        static COUNTS: [Cell<u64>; 23] = Default::default();
         /// Gauge ids by kind, and the gauge of HTTP contexts created; defined on first publish.
         static GAUGES: RefCell<Option<(Vec<u32>, u32)>> = const { RefCell::new(None) };
         static CONTEXTS: Cell<u64> = const { Cell::new(0) };

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use log::warn;
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, MapType};
+use proxy_wasm::types::{BufferType, LogLevel, MapType};
 
 use crate::call::CallReply;
 use crate::engine::{Effect, Engine};
@@ -22,6 +22,10 @@ const MAX_TICK_MS: u64 = 60_000;
 /// The one status whose `Retry-After` the engine reads (src/engine/calls.rs).
 const RETRY_AFTER_STATUS: u16 = 429;
 
+/// How often the host's log level is read again: a level changed at run time (Envoy's admin
+/// `/logging`) applies within this long.
+const LOG_LEVEL_CHECK_MS: u64 = 1000;
+
 pub struct Vm {
     pub root_id: u32,
     pub engine: RefCell<Option<Engine>>,
@@ -31,6 +35,8 @@ pub struct Vm {
     /// The context host calls act on, as far as the glue knows (the host makes a callback's own
     /// context effective before calling it): a switch to it again is a host call saved.
     effective: Cell<Option<u32>>,
+    /// When the host's log level is read next (see [`Vm::follow_log_level`]).
+    log_level_check_at: Cell<u64>,
 }
 
 impl Vm {
@@ -41,7 +47,27 @@ impl Vm {
             metrics: RefCell::new(Metrics::default()),
             armed: Cell::new(None),
             effective: Cell::new(None),
+            log_level_check_at: Cell::new(0),
         }
+    }
+
+    /// Lowers the VM's log level to the host's (never above `info`, the filter's own), so a line
+    /// the host would drop is neither formatted nor sent: with Envoy at `warn`, the per-request
+    /// `info` line costs nothing. Read again every [`LOG_LEVEL_CHECK_MS`].
+    fn follow_log_level(&self, now: u64) {
+        if now < self.log_level_check_at.get() {
+            return;
+        }
+        self.log_level_check_at
+            .set(now.saturating_add(LOG_LEVEL_CHECK_MS));
+        count::hit(Kind::GetLogLevel);
+        let filter = match hostcalls::get_log_level() {
+            Ok(LogLevel::Warn) => log::LevelFilter::Warn,
+            Ok(LogLevel::Error | LogLevel::Critical) => log::LevelFilter::Error,
+            // Trace, debug and info, or no answer: the filter's own level.
+            _ => log::LevelFilter::Info,
+        };
+        log::set_max_level(filter);
     }
 
     /// Makes `context_id` the one later host calls act on, unless it already is; `false` when it
@@ -75,6 +101,7 @@ impl Vm {
         f: impl FnOnce(&mut Engine, u64) -> (R, Vec<Effect>),
     ) -> Option<R> {
         self.effective.set(Some(current));
+        self.follow_log_level(now);
         let (result, effects) = {
             let mut slot = self.engine.borrow_mut();
             let engine = slot.as_mut()?;
