@@ -20,7 +20,9 @@ clusters are benchmarked exactly as shipped. Changes, each asserted to apply:
   copy of the gateway listener there (`minimal`) running bench/minimal-filter in a VM of its own:
   the limit row;
 - with BENCH_COUNT_PORT (and BENCH_COUNT_WASM), a copy (`gateway_count`) running the product's
-  host-call counting build (feature count-host-calls) in a VM of its own, same configuration.
+  host-call counting build (feature count-host-calls) in a VM of its own, same configuration;
+- with BENCH_VARIANT_LISTENERS ("NAME=PORT=WASM ..."), one such copy per word: other builds of
+  the product (bench/build-variant.sh), measured in the same process.
 
 usage: render-bootstrap.py OUT WASM LISTENER_PORT FLOOR_PORT ADMIN_PORT TOKEN PROFILE ORDERS CRM
        [PLUGIN_CONFIG [NOMASK_PORT]]
@@ -145,6 +147,11 @@ def main() -> None:
     if minimal_port:
         extra += copy_gateway(minimal_port, "minimal", os.environ["BENCH_MINIMAL_CONFIG"],
                               os.environ["BENCH_MINIMAL_WASM"])
+    # Other builds of the product (bench/build-variant.sh), same configuration: NAME=PORT=WASM
+    # words, each a listener and VM of its own.
+    for word in os.environ.get("BENCH_VARIANT_LISTENERS", "").split():
+        name, port, wasm_file = word.split("=", 2)
+        extra += copy_gateway(port, name, plugin_config, wasm_file)
     # The counting build of the product (feature count-host-calls), same configuration.
     count_port = os.environ.get("BENCH_COUNT_PORT")
     if count_port:

@@ -40,6 +40,10 @@
 #                          keeps calls for different customers distinct
 #   BENCH_COUNT=1          the host-call count (the product built with `count-host-calls` on a
 #                          listener of its own, BENCH_COUNT_REQUESTS=2000 enrich requests); 0 skips
+#   BENCH_VARIANTS         names of other builds of the filter, target/variants/NAME.wasm (made by
+#                          bench/build-variant.sh COMMIT NAME), each loaded on a listener of its
+#                          own (+30, +31, ...) and measured like enrich, in the same rounds; with
+#                          NAME.count.wasm, its host calls are counted too (listeners +50, ...)
 #   BENCH_ENVOY_CPU=1      the core Envoy is pinned to; BENCH_LOAD_CPU=0 the core of wrk and the
 #                          mocks (no pinning on a machine with fewer than 2 cores)
 #   BENCH_BUILD=1          0 skips the builds (uses what target/ has)
@@ -74,7 +78,18 @@ COUNT_WASM=target/count-host-calls/wasm32-wasip1/release/cognigy_enrich.wasm
 COUNT="${BENCH_COUNT:-1}"
 COUNT_REQUESTS="${BENCH_COUNT_REQUESTS:-2000}"
 DIR=.run/bench
-KINDS="${BENCH_KINDS:-enrich minimal bare chain proxy mock}"
+VARIANTS="${BENCH_VARIANTS:-}"
+KINDS="${BENCH_KINDS:-enrich minimal $VARIANTS bare chain proxy mock}"
+variant_index() { # NAME: its position in BENCH_VARIANTS (0-based), or nothing
+  local i=0 v
+  for v in $VARIANTS; do
+    [[ $v == "$1" ]] && { echo $i; return; }
+    i=$((i + 1))
+  done
+}
+for v in $VARIANTS; do
+  [[ -f target/variants/$v.wasm ]] || { echo "bench: target/variants/$v.wasm missing (bench/build-variant.sh)" >&2; exit 1; }
+done
 ENVOY_CPU="${BENCH_ENVOY_CPU:-1}" LOAD_CPU="${BENCH_LOAD_CPU:-0}"
 # Prefixes of the commands run on each core (taskset execs the command: $! stays its pid).
 ON_ENVOY_CPU=() ON_LOAD_CPU=()
@@ -132,7 +147,14 @@ PY
 render_bootstrap() {
   local count_port="" count_wasm=""
   [[ "$COUNT" == 1 ]] && count_port=$COUNTED count_wasm=$COUNT_WASM
-  BENCH_MINIMAL_PORT=$MINIMAL BENCH_MINIMAL_WASM=$MINIMAL_WASM BENCH_MINIMAL_CONFIG="$(minimal_config)" \
+  local listeners="" v i=0
+  for v in $VARIANTS; do
+    listeners+=" v_$v=$((BASE + 30 + i))=target/variants/$v.wasm"
+    [[ "$COUNT" == 1 && -f target/variants/$v.count.wasm ]] \
+      && listeners+=" c_$v=$((BASE + 50 + i))=target/variants/$v.count.wasm"
+    i=$((i + 1))
+  done
+  BENCH_VARIANT_LISTENERS="$listeners" BENCH_MINIMAL_PORT=$MINIMAL BENCH_MINIMAL_WASM=$MINIMAL_WASM BENCH_MINIMAL_CONFIG="$(minimal_config)" \
     BENCH_COUNT_PORT=$count_port BENCH_COUNT_WASM=$count_wasm \
     python3 bench/render-bootstrap.py "$BOOTSTRAP" "$WASM" "$LISTENER" "$FLOOR" "$ADMIN" \
     "$TOKEN_PORT" "$PROFILE_PORT" "$ORDERS_PORT" "$CRM_PORT" "$PLUGIN_CONFIG" "$NOMASK"
@@ -204,6 +226,8 @@ url_of() { # KIND
     nomask) echo "http://127.0.0.1:$NOMASK/api/v1/agent-assist/enrich" ;;
     minimal) echo "http://127.0.0.1:$MINIMAL/api/v1/agent-assist/enrich" ;;
     counted) echo "http://127.0.0.1:$COUNTED/api/v1/agent-assist/enrich" ;;
+    c_*) echo "http://127.0.0.1:$((BASE + 50 + $(variant_index "${1#c_}")))/api/v1/agent-assist/enrich" ;;
+    *) echo "http://127.0.0.1:$((BASE + 30 + $(variant_index "$1")))/api/v1/agent-assist/enrich" ;;
     bare) echo "http://127.0.0.1:$FLOOR/floor" ;;
     chain) echo "http://127.0.0.1:$LISTENER/floor" ;;
     proxy) echo "http://127.0.0.1:$FLOOR/proxy" ;;
@@ -213,7 +237,7 @@ url_of() { # KIND
 
 wrk_load() { # KIND SECONDS: wrk in the background (WRK_PID), its output in $DIR/wrk.out
   local enrich=""
-  case $1 in enrich | nomask | minimal | counted) enrich=distinct ;; same) enrich=same ;; esac
+  case $1 in bare | chain | proxy | mock) ;; same) enrich=same ;; *) enrich=distinct ;; esac
   BENCH_ENRICH=$enrich BENCH_BEARER="$BEARER" \
     "${ON_LOAD_CPU[@]}" wrk -t1 -c"$CONNS" -d"$2s" --timeout 10s -s bench/load.lua "$(url_of "$1")" >"$DIR/wrk.out" 2>&1 &
   WRK_PID=$!
@@ -227,6 +251,8 @@ prefix_of() { # KIND: the stat prefix of the listener the load goes to
     counted) echo gateway_count ;;
     bare | proxy) echo floor ;;
     mock) echo "" ;;
+    c_*) echo "$1" ;;
+    *) echo "v_$1" ;;
   esac
 }
 
@@ -323,21 +349,34 @@ for delay in $DELAYS; do
   done
   RSS_AFTER[$delay]="$(rss_kb)"
   if [[ "$COUNT" == 1 && "$COUNT_DONE" == 0 ]]; then
-    log "delay ${delay} ms: host calls of $COUNT_REQUESTS enrich requests (counting build)"
-    status="$(enrich_once "$COUNTED")" # its VM fetches its own token first
-    [[ "$status" == 200 ]] || { cat "$DIR/last-answer.json" >&2; die "the counting build answered $status"; }
-    count_stats() { curl -gfsS "http://127.0.0.1:$ADMIN/stats?filter=^wasmcustom[.]cognigy_enrich_bench_" | sed 's/^wasmcustom[.]cognigy_enrich_bench_//; s/: / /'; }
-    count_stats >"$DIR/counts-before.txt"
-    load counted "$COUNT_REQUESTS" >"$DIR/count-load.txt"
-    sleep 1 # the last contexts end after their answers; the gauges are set at on_done
-    count_stats >"$DIR/counts-after.txt"
-    awk 'NR == FNR { before[$1] = $2; next } { after[$1] = $2 }
-      END {
-        n = after["contexts"] - before["contexts"]
-        for (k in after) if (k != "contexts" && after[k] - before[k] > 0)
-          printf "%s\t%.2f\n", substr(k, 7), (after[k] - before[k]) / n
-        printf "contexts\t%d\n", n
-      }' "$DIR/counts-before.txt" "$DIR/counts-after.txt" | sort >"$COUNTS"
+    count_stats() { # KIND: the counting gauges of the kind's VM (named after its listener)
+      curl -gfsS "http://127.0.0.1:$ADMIN/stats?filter=^wasmcustom[.]cognigy_enrich_bench[.]$(prefix_of "$1")[.]" \
+        | sed "s/^wasmcustom[.]cognigy_enrich_bench[.]$(prefix_of "$1")[.]//; s/: / /"
+    }
+    : >"$COUNTS"
+    for counted_kind in counted $(for v in $VARIANTS; do [[ -f target/variants/$v.count.wasm ]] && echo "c_$v"; done); do
+      log "delay ${delay} ms: host calls of $COUNT_REQUESTS enrich requests ($counted_kind)"
+      port="$(url_of "$counted_kind" | sed -E 's|http://127.0.0.1:([0-9]+)/.*|\1|')"
+      status="$(enrich_once "$port")" # its VM fetches its own token first
+      [[ "$status" == 200 ]] || { cat "$DIR/last-answer.json" >&2; die "$counted_kind answered $status"; }
+      count_stats "$counted_kind" >"$DIR/counts-before.txt"
+      load "$counted_kind" "$COUNT_REQUESTS" >"$DIR/count-load.txt"
+      # The gauges are set when a request's context ends: read until they stand still.
+      count_stats "$counted_kind" >"$DIR/counts-after.txt"
+      for _ in $(seq 1 50); do
+        sleep 0.1
+        count_stats "$counted_kind" >"$DIR/counts-again.txt"
+        cmp -s "$DIR/counts-after.txt" "$DIR/counts-again.txt" && break
+        mv "$DIR/counts-again.txt" "$DIR/counts-after.txt"
+      done
+      awk -v kind="$counted_kind" 'NR == FNR { before[$1] = $2; next } { after[$1] = $2 }
+        END {
+          n = after["contexts"] - before["contexts"]
+          for (k in after) if (k != "contexts" && after[k] - before[k] > 0)
+            printf "%s\t%s\t%.2f\n", kind, substr(k, 7), (after[k] - before[k]) / n
+          printf "%s\tcontexts\t%d\n", kind, n
+        }' "$DIR/counts-before.txt" "$DIR/counts-after.txt" >>"$COUNTS"
+    done
     COUNT_DONE=1
   fi
   stop_pid ENVOY_PID

@@ -1,8 +1,9 @@
 //! Host-call counting for `make bench` (cargo feature `count-host-calls`; the product build
 //! compiles every [`hit`] away). Each crossing between the VM and Envoy that the glue makes or
 //! receives is counted by kind; the counting build publishes the running totals as gauges
-//! (`cognigy_enrich_bench_calls_<kind>`, read from Envoy's `/stats` as `wasmcustom.…`) when a
-//! request's context ends, so the benchmark divides them by the number of requests.
+//! (`cognigy_enrich_bench.<plugin name>.calls.<kind>` and `….contexts`, read from Envoy's
+//! `/stats` as `wasmcustom.…`; the plugin name keeps several counting VMs in one Envoy apart) when
+//! a request's context ends, so the benchmark divides them by the number of requests.
 //!
 //! The SDK's own `set_effective_context` before each callout reply is counted with the reply. Not
 //! counted, because the glue never sees them: `proxy_on_log` and `proxy_on_delete` (one each per
@@ -101,14 +102,19 @@ mod counting {
         GAUGES.with(|g| {
             let mut g = g.borrow_mut();
             if g.is_none() {
+                let plugin = match hostcalls::get_property(vec!["plugin_name"]) {
+                    Ok(Some(name)) => String::from_utf8_lossy(&name).into_owned(),
+                    _ => "unknown".to_owned(),
+                };
                 let define = |name: &str| {
-                    hostcalls::define_metric(MetricType::Gauge, name).unwrap_or(u32::MAX)
+                    let name = format!("cognigy_enrich_bench.{plugin}.{name}");
+                    hostcalls::define_metric(MetricType::Gauge, &name).unwrap_or(u32::MAX)
                 };
                 let ids = KINDS
                     .iter()
-                    .map(|(_, name)| define(&format!("cognigy_enrich_bench_calls_{name}")))
+                    .map(|(_, name)| define(&format!("calls.{name}")))
                     .collect();
-                *g = Some((ids, define("cognigy_enrich_bench_contexts")));
+                *g = Some((ids, define("contexts")));
             }
             if let Some((ids, contexts)) = g.as_ref() {
                 COUNTS.with(|c| {
