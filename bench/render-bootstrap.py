@@ -21,6 +21,8 @@ clusters are benchmarked exactly as shipped. Changes, each asserted to apply:
   the limit row;
 - with BENCH_COUNT_PORT (and BENCH_COUNT_WASM), a copy (`gateway_count`) running the product's
   host-call counting build (feature count-host-calls) in a VM of its own, same configuration;
+- with BENCH_CONFIG_LISTENERS ({"NAME": [PORT, CONFIG], ...}), one copy per entry with that
+  plugin configuration: a feature's cost, each off against all on, in the same process;
 - with BENCH_VARIANT_LISTENERS ("NAME=PORT=WASM ..."), one such copy per word: other builds of
   the product (bench/build-variant.sh), measured in the same process.
 
@@ -152,6 +154,9 @@ def main() -> None:
     for word in os.environ.get("BENCH_VARIANT_LISTENERS", "").split():
         name, port, wasm_file = word.split("=", 2)
         extra += copy_gateway(port, name, plugin_config, wasm_file)
+    # The product with another configuration: {"NAME": [PORT, {configuration}], ...}.
+    for name, (port, config) in json.loads(os.environ.get("BENCH_CONFIG_LISTENERS", "{}")).items():
+        extra += copy_gateway(str(port), name, json.dumps(config))
     # The counting build of the product (feature count-host-calls), same configuration.
     count_port = os.environ.get("BENCH_COUNT_PORT")
     if count_port:

@@ -44,6 +44,10 @@
 #                          bench/build-variant.sh COMMIT NAME), each loaded on a listener of its
 #                          own (+30, +31, ...) and measured like enrich, in the same rounds; with
 #                          NAME.count.wasm, its host calls are counted too (listeners +50, ...)
+#   BENCH_FEATURES_OFF     "noauth nofields" (default): the product on listeners of its own (+40,
+#                          +41, ...) with one feature of bench/config.json off: caller auth
+#                          (noauth), the `fields` selections (nofields); loaded like enrich in the
+#                          same rounds. The privacy rules off are the `nomask` kind
 #   BENCH_ENVOY_CPU=1      the core Envoy is pinned to; BENCH_LOAD_CPU=0 the core of wrk and the
 #                          mocks (no pinning on a machine with fewer than 2 cores)
 #   BENCH_BUILD=1          0 skips the builds (uses what target/ has)
@@ -79,7 +83,15 @@ COUNT="${BENCH_COUNT:-1}"
 COUNT_REQUESTS="${BENCH_COUNT_REQUESTS:-2000}"
 DIR=.run/bench
 VARIANTS="${BENCH_VARIANTS:-}"
-KINDS="${BENCH_KINDS:-enrich minimal $VARIANTS bare chain proxy mock}"
+FEATURES_OFF="${BENCH_FEATURES_OFF-noauth nofields}"
+KINDS="${BENCH_KINDS:-enrich minimal $VARIANTS nomask $FEATURES_OFF bare chain proxy mock}"
+feature_index() { # NAME: its position in BENCH_FEATURES_OFF (0-based), or nothing
+  local i=0 v
+  for v in $FEATURES_OFF; do
+    [[ $v == "$1" ]] && { echo $i; return; }
+    i=$((i + 1))
+  done
+}
 variant_index() { # NAME: its position in BENCH_VARIANTS (0-based), or nothing
   local i=0 v
   for v in $VARIANTS; do
@@ -154,7 +166,24 @@ render_bootstrap() {
       && listeners+=" c_$v=$((BASE + 50 + i))=target/variants/$v.count.wasm"
     i=$((i + 1))
   done
-  BENCH_VARIANT_LISTENERS="$listeners" BENCH_MINIMAL_PORT=$MINIMAL BENCH_MINIMAL_WASM=$MINIMAL_WASM BENCH_MINIMAL_CONFIG="$(minimal_config)" \
+  local features
+  features="$(python3 - "$PLUGIN_CONFIG" $((BASE + 40)) $FEATURES_OFF <<'PY'
+import copy, json, sys
+base, port, out = json.loads(sys.argv[1]), int(sys.argv[2]), {}
+for i, name in enumerate(sys.argv[3:]):
+    c = copy.deepcopy(base)
+    if name == "noauth":
+        c["auth"] = {"enabled": False}
+    elif name == "nofields":
+        for service in c.get("services", {}).values():
+            service.pop("fields", None)
+    else:
+        sys.exit(f"bench: unknown BENCH_FEATURES_OFF entry {name}")
+    out[f"f_{name}"] = [port + i, c]
+print(json.dumps(out))
+PY
+)"
+  BENCH_CONFIG_LISTENERS="$features" BENCH_VARIANT_LISTENERS="$listeners" BENCH_MINIMAL_PORT=$MINIMAL BENCH_MINIMAL_WASM=$MINIMAL_WASM BENCH_MINIMAL_CONFIG="$(minimal_config)" \
     BENCH_COUNT_PORT=$count_port BENCH_COUNT_WASM=$count_wasm \
     python3 bench/render-bootstrap.py "$BOOTSTRAP" "$WASM" "$LISTENER" "$FLOOR" "$ADMIN" \
     "$TOKEN_PORT" "$PROFILE_PORT" "$ORDERS_PORT" "$CRM_PORT" "$PLUGIN_CONFIG" "$NOMASK"
@@ -227,6 +256,7 @@ url_of() { # KIND
     minimal) echo "http://127.0.0.1:$MINIMAL/api/v1/agent-assist/enrich" ;;
     counted) echo "http://127.0.0.1:$COUNTED/api/v1/agent-assist/enrich" ;;
     c_*) echo "http://127.0.0.1:$((BASE + 50 + $(variant_index "${1#c_}")))/api/v1/agent-assist/enrich" ;;
+    noauth | nofields) echo "http://127.0.0.1:$((BASE + 40 + $(feature_index "$1")))/api/v1/agent-assist/enrich" ;;
     *) echo "http://127.0.0.1:$((BASE + 30 + $(variant_index "$1")))/api/v1/agent-assist/enrich" ;;
     bare) echo "http://127.0.0.1:$FLOOR/floor" ;;
     chain) echo "http://127.0.0.1:$LISTENER/floor" ;;
@@ -252,6 +282,7 @@ prefix_of() { # KIND: the stat prefix of the listener the load goes to
     bare | proxy) echo floor ;;
     mock) echo "" ;;
     c_*) echo "$1" ;;
+    noauth | nofields) echo "f_$1" ;;
     *) echo "v_$1" ;;
   esac
 }
@@ -509,29 +540,79 @@ fi
     echo "| ${delay} ms | $(fmt %.2f "$r")x$(round_ratios "$delay" enrich minimal | awk '{ printf "%.2f\n", $1 }' | range) | $(ms "$pe") ms | $(ms "$pm") ms | $(awk -v a="$pe" -v b="$pm" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') ms |"
   done
   echo
+  if [[ -n "$VARIANTS" || -n "$FEATURES_OFF" ]]; then
+    echo "## What each change bought, and what each feature costs"
+    echo
+    echo "Each build (bench/build-variant.sh COMMIT NAME: the filter as it was at that commit) and each configuration with one" \
+      "feature off runs on a listener of its own in the same Envoy, loaded in the same rounds as the product and the limit." \
+      "Ratios are per round, then the median; a feature's cost is the product's CPU minus that configuration's, per round, the median."
+    echo
+    for delay in $DELAYS; do
+      [[ -n "$(col "$delay" enrich 1)" ]] || continue
+      echo "### Upstream delay ${delay} ms"
+      echo
+      echo "| build or configuration | Envoy CPU-s / 1000 answered 200 | / limit (per round) | host calls / request | p50 ms |"
+      echo "|---|---|---|---|---|"
+      for kind in $VARIANTS enrich nomask $FEATURES_OFF; do
+        [[ -n "$(col "$delay" "$kind" 1)" ]] || continue
+        case $kind in
+          enrich) label="**current** (this tree)" ck=counted ;;
+          nomask) label="current, privacy rules off" ck="" ;;
+          noauth) label="current, caller auth off" ck="" ;;
+          nofields) label="current, no \`fields\` selections" ck="" ;;
+          *) label="build \`$kind\`" ck="c_$kind" ;;
+        esac
+        calls="-"
+        [[ -n "$ck" && -s "$COUNTS" ]] && calls="$(awk -F'\t' -v k="$ck" '$1 == k && $2 != "contexts" { t += $3; n++ } END { if (n) printf "%.1f", t }' "$COUNTS")"
+        printf '| %s | %s%s | %s%s | %s | %s |\n' "$label" \
+          "$(fmt %.4f "$(col "$delay" "$kind" 12 | median)")" "$(col "$delay" "$kind" 12 | awk '{ printf "%.4f\n", $1 }' | range)" \
+          "$(fmt %.2f "$(round_ratios "$delay" "$kind" minimal | median)")" "$(round_ratios "$delay" "$kind" minimal | awk '{ printf "%.2f\n", $1 }' | range)" \
+          "${calls:--}" "$(ms "$(col "$delay" "$kind" 3 | median)")"
+      done
+      echo
+      for kind in nomask $FEATURES_OFF; do
+        [[ -n "$(col "$delay" "$kind" 1)" ]] || continue
+        d="$(awk -F'\t' -v d="$delay" -v k="$kind" '$1 == d && $2 == "enrich" { x[$3] = $15 } $1 == d && $2 == k { y[$3] = $15 }
+          END { for (r in x) if (r in y) printf "%.5f\n", x[r] - y[r] }' "$RESULTS" | median)"
+        echo "- $kind: the feature costs $(fmt %+.4f "$d") CPU-ms per request at ${delay} ms (product minus feature off, median of rounds)"
+      done
+      echo
+    done
+  fi
   if [[ -s "$COUNTS" ]]; then
     echo "## Host calls per enrich request"
     echo
-    echo "The product built with \`--features count-host-calls\` (src/glue/count.rs) on a listener of its own, same" \
-      "configuration, $(awk -F'\t' '$1 == "contexts" { print $2 }' "$COUNTS") enrich requests at 0 ms upstream delay, token cached." \
+    echo "Builds with \`--features count-host-calls\` (src/glue/count.rs) on listeners of their own, same configuration," \
+      "$COUNT_REQUESTS enrich requests each at 0 ms upstream delay, token cached." \
       "Calls the glue makes into Envoy and callbacks into the VM it receives; \`on_memory_allocate\` is the host handing data back" \
       "(one per host call that returns bytes); \`set_effective_context\` includes the SDK's own before each callout reply." \
-      "Not seen by the glue and not counted: \`proxy_on_log\` and \`proxy_on_delete\` (one each per request)."
-    echo
-    echo "The minimal filter's column is read off its code (bench/minimal-filter/src/lib.rs) for the same request, whose body"\
+      "Not seen by the glue and not counted: \`proxy_on_log\` and \`proxy_on_delete\` (one each per request)." \
+      "The minimal filter's column is read off its code (bench/minimal-filter/src/lib.rs) for the same request, whose body" \
       "arrives in two \`on_request_body\` callbacks as the product's count shows."
     echo
-    echo "| kind | product, calls / request | minimal filter |"
-    echo "|---|---|---|"
-    awk -F'\t' 'BEGIN {
+    builds="counted $(for v in $VARIANTS; do grep -q "^c_$v	" "$COUNTS" && echo "c_$v"; done | tr '\n' ' ')"
+    header="| kind | current" sep="|---|---"
+    for b in $builds; do [[ $b == counted ]] || { header+=" | build \`${b#c_}\`"; sep+="|---"; }; done
+    echo "$header | minimal filter |"
+    echo "$sep|---|"
+    awk -F'\t' -v builds="$builds" 'BEGIN {
         split("get_header_map_value 2 get_buffer_bytes 4 http_call 3 send_local_response 1 set_effective_context 3 " \
           "on_context_create 1 on_request_headers 1 on_request_body 2 on_http_call_response 3 on_done 1 on_memory_allocate 6", m, " ")
         for (i = 1; i < length(m); i += 2) minimal[m[i]] = m[i + 1]
+        nb = split(builds, b, " ")
       }
-      $1 != "contexts" { printf "| %s | %s | %d |\n", $1, $2, minimal[$1]; total += $2; seen[$1] = 1 }
+      $2 != "contexts" { v[$1, $2] = $3; kinds[$2] = 1 }
       END {
-        for (k in minimal) { mt += minimal[k]; if (!(k in seen)) printf "| %s | 0 | %d |\n", k, minimal[k] }
-        printf "| **total** | **%.2f** | **%d** |\n", total, mt
+        for (k in minimal) kinds[k] = 1
+        for (k in kinds) {
+          line = "| " k
+          for (j = 1; j <= nb; j++) { x = ((b[j], k) in v) ? v[b[j], k] : 0; line = line " | " x; tot[j] += x }
+          printf "%s | %d |\n", line, minimal[k] | "sort"; mt += minimal[k]
+        }
+        close("sort")
+        line = "| **total**"
+        for (j = 1; j <= nb; j++) line = line sprintf(" | **%.1f**", tot[j])
+        printf "%s | **%d** |\n", line, mt
       }' "$COUNTS"
     echo
   fi
