@@ -48,6 +48,12 @@
 #                          +41, ...) with one feature of bench/config.json off: caller auth
 #                          (noauth), the `fields` selections (nofields); loaded like enrich in the
 #                          same rounds. The privacy rules off are the `nomask` kind
+#   BENCH_ENVOY_ARGS       more Envoy arguments, e.g. "--component-log-level wasm:warn" (the product
+#                          then neither formats nor sends its per-request info line)
+#   BENCH_PERF=0           1: perf record (cpu-clock, call graphs) on Envoy during each enrich and
+#                          minimal load; the top of each profile by shared object and by symbol
+#                          goes to bench/profile.md (V8's generated code shows as one unnamed
+#                          region: the wasm frames are not symbolized)
 #   BENCH_ENVOY_CPU=1      the core Envoy is pinned to; BENCH_LOAD_CPU=0 the core of wrk and the
 #                          mocks (no pinning on a machine with fewer than 2 cores)
 #   BENCH_BUILD=1          0 skips the builds (uses what target/ has)
@@ -131,6 +137,7 @@ fi
 [[ -x "$MOCKS_BIN" ]] || die "$MOCKS_BIN missing"
 
 mkdir -p "$DIR"
+rm -f "$DIR"/perf-*.data
 for port in $LISTENER $FLOOR $NOMASK $MINIMAL $COUNTED $ADMIN $TOKEN_PORT $PROFILE_PORT $ORDERS_PORT $CRM_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use (BENCH_PORT_BASE moves the benchmark's ports)"
@@ -225,7 +232,8 @@ start_mocks() { # DELAY_MS
 
 start_envoy() { # LOG_NAME: renders the bootstrap first (the minimal filter's bearer is the mocks')
   render_bootstrap
-  "${ON_ENVOY_CPU[@]}" "$ENVOY_BIN" -c "$BOOTSTRAP" --concurrency 1 --log-path "$DIR/$1" &
+  # shellcheck disable=SC2086 # BENCH_ENVOY_ARGS is words
+  "${ON_ENVOY_CPU[@]}" "$ENVOY_BIN" -c "$BOOTSTRAP" --concurrency 1 --log-path "$DIR/$1" ${BENCH_ENVOY_ARGS:-} &
   ENVOY_PID=$!
   for _ in $(seq 1 240); do
     curl -fsS "http://127.0.0.1:$ADMIN/ready" >/dev/null 2>&1 && return 0
@@ -257,11 +265,11 @@ url_of() { # KIND
     counted) echo "http://127.0.0.1:$COUNTED/api/v1/agent-assist/enrich" ;;
     c_*) echo "http://127.0.0.1:$((BASE + 50 + $(variant_index "${1#c_}")))/api/v1/agent-assist/enrich" ;;
     noauth | nofields) echo "http://127.0.0.1:$((BASE + 40 + $(feature_index "$1")))/api/v1/agent-assist/enrich" ;;
-    *) echo "http://127.0.0.1:$((BASE + 30 + $(variant_index "$1")))/api/v1/agent-assist/enrich" ;;
     bare) echo "http://127.0.0.1:$FLOOR/floor" ;;
     chain) echo "http://127.0.0.1:$LISTENER/floor" ;;
     proxy) echo "http://127.0.0.1:$FLOOR/proxy" ;;
     mock) echo "http://127.0.0.1:$PROFILE_PORT/api/v1/customers/CUST-992847" ;;
+    *) echo "http://127.0.0.1:$((BASE + 30 + $(variant_index "$1")))/api/v1/agent-assist/enrich" ;;
   esac
 }
 
@@ -326,9 +334,16 @@ load() { # KIND [COUNT]
     wait "$WRK_PID" || true
     WRK_PID=""
   else
+    local perf_pid=""
+    if [[ "${BENCH_PERF:-0}" == 1 && ( $kind == enrich || $kind == minimal ) ]]; then
+      perf record -q -e cpu-clock -g -p "$ENVOY_PID" -o "$DIR/perf-$kind-$(date +%s).data" \
+        -- sleep "$((DURATION > 2 ? DURATION - 1 : 1))" >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
     wrk_load "$kind" "$DURATION"
     wait "$WRK_PID" || true
     WRK_PID=""
+    [[ -z "$perf_pid" ]] || wait "$perf_pid" || true
   fi
   cpu1="$(cpu_ticks)"
   cx1="$(connections "$kind")"
@@ -375,7 +390,8 @@ for delay in $DELAYS; do
   for repeat in $(seq 1 "$REPEATS"); do
     for kind in $KINDS; do
       log "delay ${delay} ms, round $repeat/$REPEATS: $kind for ${DURATION}s"
-      printf '%s\t%s\t%s\t%s\n' "$delay" "$kind" "$repeat" "$(load "$kind" | tr ' ' '\t')" >>"$RESULTS"
+      row="$(load "$kind")" && [[ -n "$row" ]] || die "the $kind load gave no figures"
+      printf '%s\t%s\t%s\t%s\n' "$delay" "$kind" "$repeat" "$(tr ' ' '\t' <<<"$row")" >>"$RESULTS"
     done
   done
   RSS_AFTER[$delay]="$(rss_kb)"
@@ -454,6 +470,8 @@ name_of() {
     same) echo "enrich, one customer (coalesced)" ;; bare) echo "floor: direct_response, bare listener (GET)" ;;
     chain) echo "floor: direct_response through the wasm filter (GET)" ;;
     proxy) echo "one proxied upstream call (no filter)" ;; mock) echo "the profile mock itself (no Envoy)" ;;
+    noauth) echo "enrich, caller auth off" ;; nofields) echo "enrich, no \`fields\` selections" ;;
+    *) echo "enrich, build \`$1\` (bench/build-variant.sh)" ;;
   esac
 }
 # DELAY A B: the ratio A/B of CPU per answered 200 in each round where both ran, one a line.
@@ -461,10 +479,11 @@ round_ratios() {
   awk -F'\t' -v d="$1" -v a="$2" -v b="$3" '$1 == d && $2 == a { x[$3] = $15 } $1 == d && $2 == b { y[$3] = $15 }
     END { for (r in x) if ((r in y) && y[r] > 0) printf "%.4f\n", x[r] / y[r] }' "$RESULTS"
 }
-# The section of an existing results file under "## Size" (another tool writes it), kept as is.
+# The sections of an existing results file under "## Size" (the size work writes it) and
+# "## Notes" (written by hand: analysis of a run), kept as they are.
 SIZE_SECTION=""
 if [[ -f "$OUT" ]]; then
-  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## Size/) } keep' "$OUT")"
+  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## (Size|Notes)/) } keep' "$OUT")"
 fi
 
 {
@@ -678,3 +697,33 @@ fi
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"
+
+if [[ "${BENCH_PERF:-0}" == 1 ]]; then
+  {
+    echo "# Envoy profiles during \`make bench\` loads (BENCH_PERF=1, $(date -u '+%Y-%m-%d %H:%M UTC'))"
+    echo
+    echo "perf record -e cpu-clock on the Envoy process (no hardware counters on this machine), during each enrich and"
+    echo "minimal load; load average $LOAD_BEFORE before, $LOAD_AFTER after. A stripped Envoy (the pip one) has V8 linked in,"
+    echo "so \`envoy\` is Envoy and V8's runtime together (host-call trampolines, the allocator callbacks, logging, stats);"
+    echo "V8's generated code (the wasm functions) has no symbols and shows as \`[JIT]\`: its share is the figure."
+    echo
+    echo "| load | envoy | [JIT] (wasm code) | kernel | libc | vdso |"
+    echo "|---|---|---|---|---|---|"
+    for f in $(ls "$DIR"/perf-*.data | sort); do
+      kind="$(basename "$f" | cut -d- -f2)"
+      { perf report -i "$f" --stdio --no-children --sort dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' \
+        | awk -v k="$kind" '{ v[$2] = $1 } END { printf "| %s | %s | %s | %s | %s | %s |\n", k, v["envoy"], v["[JIT]"], v["[kernel.kallsyms]"], v["libc.so.6"], v["[vdso]"] }'; } || true
+    done
+    for kind in enrich minimal; do
+      data="$(ls -t "$DIR"/perf-"$kind"-*.data 2>/dev/null | head -1 || true)"
+      [[ -n "$data" ]] || continue
+      echo
+      echo "## $kind: top symbols (last load)"
+      echo
+      echo '```'
+      { perf report -i "$data" --stdio --no-children --sort dso,sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25; } || true
+      echo '```'
+    done
+  } >bench/profile.md
+  log "profiles in bench/profile.md"
+fi
