@@ -6,7 +6,7 @@ WASM := target/wasm32-wasip1/release/cognigy_enrich.wasm
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
-.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench fuzz fuzz-smoke clean mcp-clients
+.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench size fuzz fuzz-smoke clean mcp-clients
 
 ## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm, size-optimized by wasm-opt
 ## when binaryen is installed (scripts/optimize-wasm.sh; the plain cargo output otherwise).
@@ -57,7 +57,7 @@ mcp-clients: build
 	scripts/install-tools.sh mcp
 	cargo test --test mcp_clients
 
-## The platform contracts: schema/plugin-config.schema.json against src/config.rs (Rust, no
+## The platform contracts: schema/plugin-config.schema.json against src/config/ (Rust, no
 ## Envoy) and, with pytest in .venv (tests/contracts): the schema against every shipped plugin
 ## configuration, the OpenAPI description against the code and, through schemathesis, against
 ## the running demo stack; docker-compose.yml, deploy/, examples/cognigy and the OCI packaging.
@@ -97,11 +97,17 @@ soak: build
 	SOAK_SECS=$(SOAK_SECS) SOAK_REPORT=bench/soak.md cargo test --test e2e_soak -- --nocapture
 
 ## Benchmark (not part of `make test`): bench/run.sh builds the filter, the minimal filter of the
-## limit row (bench/minimal-filter) and the host-call counting build, and writes bench/results.md.
-## BENCH_RSS_RUN=0 skips the 1M-request RSS run; see bench/run.sh for the other knobs. Holds the
-## lock every user of the benchmark's and the demo's fixed ports takes.
-bench:
+## limit row (bench/minimal-filter) and the host-call counting build, and writes bench/results.md
+## (after `make size`, whose tables it keeps). BENCH_RSS_RUN=0 skips the 1M-request RSS run; see
+## bench/run.sh for the other knobs. Holds the lock every user of the benchmark's and the demo's
+## fixed ports takes.
+bench: size
 	flock /tmp/cognigy-fixed-ports.lock bench/run.sh
+
+## Where the filter's bytes go (scripts/wasm-size.sh): sections, code by crate and module, the
+## largest functions, read from the optimized build with its names kept.
+size: build
+	scripts/wasm-size.sh --top 30
 
 clean:
 	cargo clean

@@ -479,11 +479,11 @@ round_ratios() {
   awk -F'\t' -v d="$1" -v a="$2" -v b="$3" '$1 == d && $2 == a { x[$3] = $15 } $1 == d && $2 == b { y[$3] = $15 }
     END { for (r in x) if ((r in y) && y[r] > 0) printf "%.4f\n", x[r] / y[r] }' "$RESULTS"
 }
-# The sections of an existing results file under "## Size" (the size work writes it) and
-# "## Notes" (written by hand: analysis of a run), kept as they are.
+# The sections of an existing results file under "## Where the bytes go" or "## Size" (the size
+# work writes them) and "## Notes" (written by hand: analysis of a run), kept as they are.
 SIZE_SECTION=""
 if [[ -f "$OUT" ]]; then
-  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## (Size|Notes)/) } keep' "$OUT")"
+  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## (Size|Notes|Where the bytes go)/) } keep' "$OUT")"
 fi
 
 {
@@ -678,7 +678,7 @@ fi
   if [[ -n "$RSS_LINE" ]]; then
     echo "- RSS flat (within 5%) between $n_first and $n_total enrich requests: $growth %: $(verdict "$flat")"
   fi
-  echo "- the wasm size target: see the Size section (written by the size work, kept here by bench/run.sh)"
+  echo "- the wasm size target: see \"Where the bytes go\" (written by the size work, kept here by bench/run.sh)"
   echo
   if [[ -n "$SIZE_SECTION" ]]; then
     echo "$SIZE_SECTION"

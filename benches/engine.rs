@@ -10,12 +10,12 @@ use std::rc::Rc;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use cognigy_enrich::aggregate::Gathered;
-use cognigy_enrich::call::CallReply;
+use cognigy_enrich::callout::CallReply;
 use cognigy_enrich::config::{Settings, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_WEBHOOK_TOKENS};
-use cognigy_enrich::engine::{Effect, Engine, Owner, RequestHead};
+use cognigy_enrich::engine::{CallId, Effect, Engine, Owner, RequestHead};
 use cognigy_enrich::payload;
 use cognigy_enrich::service::{parse_reply, Service, ServiceData};
-use cognigy_enrich::shared::MemoryStore;
+use cognigy_enrich::store::MemoryStore;
 
 const BODY: &[u8] = br#"{"sessionId":"bench-session-1","customerNumber":"CUST-992847","intent":"order_status","variables":{"channel":"voice"}}"#;
 const PROFILE: &str = r#"{"customerId":"CUST-992847","fullName":"Elena Rostova","segment":"Premium","email":"elena.rostova@example.com","phone":"+49 30 5550 1234","language":"de-DE","accountStatus":"active","customerSince":"2019-03-14","loyaltyTier":"Gold"}"#;
@@ -84,7 +84,7 @@ impl Host {
                         let token = self.next_token;
                         queue.extend(self.engine.dispatched(
                             owner,
-                            Ok(token),
+                            Ok(CallId(token)),
                             self.now,
                             &self.store,
                         ));
@@ -107,7 +107,7 @@ impl Host {
                 };
                 let more = self
                     .engine
-                    .on_call_reply(token, answer, self.now, &self.store);
+                    .on_call_reply(CallId(token), answer, self.now, &self.store);
                 queue.extend(more);
             }
         }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Shrinks the filter with binaryen's wasm-opt, in place:
 #   scripts/optimize-wasm.sh target/wasm32-wasip1/release/cognigy_enrich.wasm
-# -Oz, and the name and producers sections dropped (the name section alone is ~150 KB). The
-# function names go to FILE.symbols instead ("index:mangled name" per line), to read a trap's
-# `wasm function N` backtrace against.
+# -Oz to a fixed point (--converge), and the name and producers sections dropped (the name section
+# alone is ~150 KB). The function names go to FILE.symbols instead ("index:mangled name" per
+# line), to read a trap's `wasm function N` backtrace against, and the same optimized module with
+# its names kept goes to FILE.named.wasm, for scripts/wasm-size.sh (where the bytes go).
 # Run it right after `cargo build`: cargo re-links its own (unoptimized) output to that path on
 # every build, so this replaces the path with a new file and never writes through cargo's link.
 # The result is cached by the input's checksum, so a no-op build runs no wasm-opt.
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 wasm="${1:?usage: optimize-wasm.sh FILE.wasm}"
 cache="${wasm%.wasm}.opt.wasm"
 symbols="${wasm%.wasm}.symbols"
+named="${wasm%.wasm}.named.wasm"
 stamp="$cache.src"
 
 if ! command -v wasm-opt >/dev/null; then
@@ -36,13 +38,15 @@ for feature in $(rustc --print cfg --target wasm32-wasip1 | sed -n 's/^target_fe
     flags+=("$flag")
   fi
 done
-# Passes run in this order: the symbol map is printed after optimizing, before the names go.
-opts=(-Oz --symbolmap --strip-debug --strip-producers "${flags[@]}")
+# Optimized once with the names kept (-g); the shipped module is that one with its names and
+# producers dropped and nothing else changed, so both have the same code.
+opts=(-Oz --converge -g --strip-producers "${flags[@]}")
+strip=(--symbolmap --strip-debug "${flags[@]}")
 
 install() { cp "$cache" "$wasm.tmp" && mv "$wasm.tmp" "$wasm"; }
 
-key="$(sha256sum "$wasm" | cut -d' ' -f1) $(wasm-opt --version) ${opts[*]}"
-if [[ -f "$cache" && -f "$stamp" && -f "$symbols" ]]; then
+key="$(sha256sum "$wasm" | cut -d' ' -f1) $(wasm-opt --version) ${opts[*]} ${strip[*]}"
+if [[ -f "$cache" && -f "$stamp" && -f "$symbols" && -f "$named" ]]; then
   if [[ "$(cat "$stamp")" == "$key" ]]; then
     install
     exit 0
@@ -52,7 +56,9 @@ if [[ -f "$cache" && -f "$stamp" && -f "$symbols" ]]; then
 fi
 
 before="$(stat -c %s "$wasm")"
-wasm-opt "${opts[@]}" "$wasm" -o "$cache.tmp" >"$symbols.tmp"
+wasm-opt "${opts[@]}" "$wasm" -o "$named.tmp"
+wasm-opt "${strip[@]}" "$named.tmp" -o "$cache.tmp" >"$symbols.tmp"
+mv "$named.tmp" "$named"
 mv "$symbols.tmp" "$symbols"
 mv "$cache.tmp" "$cache"
 echo "$key" >"$stamp"

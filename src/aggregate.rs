@@ -4,7 +4,7 @@ use crate::answer::{self, AnswerError, AnswerSettings};
 use crate::config::PromptSettings;
 use crate::copilot::CopilotSettings;
 use crate::service::{Listing, Profile, Service};
-use crate::template::Field;
+use crate::template::{Field, PromptTemplate};
 
 /// What each service contributed: its data, or nothing (an optional service that failed).
 #[derive(Debug, Default)]
@@ -22,19 +22,22 @@ pub struct Gathered<'a> {
 }
 
 impl Gathered<'_> {
+    /// Whether `service` gave something.
+    pub fn has(&self, service: Service) -> bool {
+        match service {
+            Service::Profile => self.profile.is_some(),
+            Service::Orders => self.orders.is_some(),
+            Service::Tickets => self.tickets.is_some(),
+        }
+    }
+
     /// Answer keys of the services that gave nothing, in answer order.
     pub fn degraded(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.profile.is_none() {
-            out.push(Service::Profile.answer_key());
-        }
-        if self.orders.is_none() {
-            out.push(Service::Orders.answer_key());
-        }
-        if self.tickets.is_none() {
-            out.push(Service::Tickets.answer_key());
-        }
-        out
+        Service::ALL
+            .into_iter()
+            .filter(|s| !self.has(*s))
+            .map(Service::answer_key)
+            .collect()
     }
 
     /// The prompt string. With every service present it is exactly
@@ -52,32 +55,27 @@ impl Gathered<'_> {
         prompt
     }
 
+    /// One line per service: its [`crate::service::ServiceSpec::prompt_line`], or that it did
+    /// not answer.
     fn default_prompt(&self, cfg: &PromptSettings) -> String {
-        let customer = match self.profile {
-            Some(_) => format!(
-                "Customer: {} | Segment: {}",
-                self.field(Field::CustomerName, cfg),
-                self.field(Field::Segment, cfg)
-            ),
-            None => "Customer: unavailable (customer profile service did not answer)".to_owned(),
-        };
-        let orders = match self.orders {
-            Some(_) => format!(
-                "Recent Orders: {} items. Last order: {}",
-                self.field(Field::OrderCount, cfg),
-                self.field(Field::LastOrder, cfg)
-            ),
-            None => "Recent Orders: unavailable (orders service did not answer)".to_owned(),
-        };
-        let tickets = match self.tickets {
-            Some(_) => format!(
-                "Open Tickets: {} active cases. Priority: {}",
-                self.field(Field::TicketCount, cfg),
-                self.field(Field::TopPriority, cfg)
-            ),
-            None => "Open Tickets: unavailable (CRM tickets service did not answer)".to_owned(),
-        };
-        format!("{customer}\n{orders}\n{tickets}")
+        let lines: Vec<String> = Service::ALL
+            .into_iter()
+            .map(|s| {
+                let spec = s.spec();
+                if !self.has(s) {
+                    return format!(
+                        "{}: unavailable ({} did not answer)",
+                        spec.prompt_label, spec.display_name
+                    );
+                }
+                let line = match PromptTemplate::parse(spec.prompt_line) {
+                    Ok(t) => t.render(|f| self.field(f, cfg)),
+                    Err(_) => String::new(),
+                };
+                format!("{}: {line}", spec.prompt_label)
+            })
+            .collect();
+        lines.join("\n")
     }
 
     /// One named value, cleaned for the prompt; `unavailable` when its service gave nothing.

@@ -1,8 +1,12 @@
 //! When to retry a 429, and whether the retry still fits the request's deadline.
 
+use serde::Deserialize;
+
 use crate::httpdate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `retry`, read as is and range-checked by the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct RetryPolicy {
     /// Attempts in all, the first one included.
     pub max_attempts: u32,
@@ -35,14 +39,17 @@ pub fn retry_after_ms(value: &str, now_ms: u64) -> Option<u64> {
     httpdate::parse_ms(v).map(|at| at.saturating_sub(now_ms))
 }
 
+/// Exponential backoff after `failures` failed attempts (>= 1): base, 2*base, 4*base, ...
+/// capped at `max_ms`. The 429 retries and the token fetch both wait this way.
+pub fn exponential(base_ms: u64, max_ms: u64, failures: u32) -> u64 {
+    let exp = failures.saturating_sub(1).min(32);
+    base_ms.saturating_mul(1u64 << exp).min(max_ms)
+}
+
 impl RetryPolicy {
-    /// Exponential backoff before attempt `attempt + 1` (after `attempt` failed attempts, >= 1):
-    /// base, 2*base, 4*base, ... capped at `max_backoff_ms`.
+    /// The backoff before attempt `attempts_made + 1`: see [`exponential`].
     pub fn backoff_ms(&self, attempts_made: u32) -> u64 {
-        let exp = attempts_made.saturating_sub(1).min(32);
-        self.base_backoff_ms
-            .saturating_mul(1u64 << exp)
-            .min(self.max_backoff_ms)
+        exponential(self.base_backoff_ms, self.max_backoff_ms, attempts_made)
     }
 
     /// The instant of the next attempt after a 429, or `None` when no retry may be made: attempts

@@ -7,14 +7,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::shared::SharedStore;
+use crate::store::SharedStore;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `services.<service>.cache`, read as is and range-checked by the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CacheSettings {
     pub ttl_ms: u64,
     /// How long past the TTL an entry may still answer when the service fails.
+    #[serde(default)]
     pub stale_if_error_ms: u64,
+    #[serde(default = "default_slots")]
     pub slots: u32,
+}
+
+fn default_slots() -> u32 {
+    1024
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,7 +106,7 @@ pub fn put(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shared::MemoryStore;
+    use crate::store::MemoryStore;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -60,6 +60,20 @@ pub struct Reply {
     pub body: String,
 }
 
+impl Reply {
+    /// A 200 JSON answer no cache may keep: the enrich answer, and the `always200` envelope.
+    pub fn ok_json(body: String) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![
+                ("content-type", JSON.to_owned()),
+                ("cache-control", "no-store".to_owned()),
+            ],
+            body,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Detail<'a> {
     detail: &'a str,
@@ -197,14 +211,7 @@ impl EnrichError {
             open_tickets: [],
             enriched_prompt_context: unavailable_text,
         });
-        Reply {
-            status: 200,
-            headers: vec![
-                ("content-type", JSON.to_owned()),
-                ("cache-control", "no-store".to_owned()),
-            ],
-            body,
-        }
+        Reply::ok_json(body)
     }
 
     /// A stable label for logs and metrics.

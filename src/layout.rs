@@ -8,7 +8,7 @@
 //! its own token and fills its own cache - instead of one misreading the other's entries. Builds
 //! with the same layout share them, so an upgrade that keeps the layout fetches no new token.
 
-use crate::shared::{CasMismatch, SharedStore};
+use crate::store::{CasMismatch, SharedStore};
 
 /// This build's layout. 0 is the unprefixed keys of the builds before layouts.
 pub const LAYOUT: u32 = 1;
@@ -39,9 +39,9 @@ impl SharedStore for Layout<'_> {
 mod tests {
     use super::*;
     use crate::cache::{self, CacheSettings};
-    use crate::call::CallReply;
+    use crate::callout::CallReply;
     use crate::config::test_settings;
-    use crate::shared::MemoryStore;
+    use crate::store::MemoryStore;
     use crate::token::{TokenCache, TokenView};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;

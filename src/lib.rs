@@ -6,13 +6,14 @@
 //! effects. The proxy-wasm glue only translates host callbacks into events and effects into host
 //! calls.
 
+pub mod admission;
 pub mod aggregate;
 pub mod answer;
 pub mod auth;
 pub mod backoff;
 pub mod build_info;
 pub mod cache;
-pub mod call;
+pub mod callout;
 pub mod config;
 pub mod copilot;
 pub mod encode;
@@ -20,6 +21,8 @@ pub mod engine;
 pub mod error;
 pub mod httpdate;
 pub mod json_depth;
+pub mod json_path;
+pub mod json_top;
 pub mod layout;
 pub mod local_reply;
 pub mod mcp;
@@ -29,7 +32,8 @@ pub mod privacy;
 pub mod request;
 pub mod secret;
 pub mod service;
-pub mod shared;
+pub mod service_call;
+pub mod store;
 pub mod template;
 pub mod token;
 pub mod token_reply;

@@ -113,7 +113,7 @@ pub enum Observation {
     },
 }
 
-const SERVICES: usize = 3;
+const SERVICES: usize = Service::COUNT;
 const CLASSES: usize = 5;
 
 // Index layout of the catalog, in this order.
@@ -223,13 +223,13 @@ impl Observation {
                 class,
                 latency_ms,
             } => vec![
-                (UP + service.index() * CLASSES + class_index(class), 1),
-                (UP_LATENCY + service.index(), latency_ms),
+                (UP + service.ordinal() * CLASSES + class_index(class), 1),
+                (UP_LATENCY + service.ordinal(), latency_ms),
             ],
-            Observation::Retry { service } => vec![(RETRY + service.index(), 1)],
+            Observation::Retry { service } => vec![(RETRY + service.ordinal(), 1)],
             Observation::TokenFetch { ok } => vec![(TOKEN + usize::from(!ok), 1)],
             Observation::Cache { service, hit } => {
-                vec![(CACHE + service.index() * 2 + usize::from(!hit), 1)]
+                vec![(CACHE + service.ordinal() * 2 + usize::from(!hit), 1)]
             }
             Observation::Configured => vec![(LIFECYCLE, 1)],
             Observation::RootDone => vec![(LIFECYCLE + 1, 1)],

@@ -1,25 +1,28 @@
 //! The Cognigy HTTP Request node's payload and its validation.
 
 use regex_lite::Regex;
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::json_depth;
+use crate::json_top::{Shape, TopLevel};
 
 /// Longest `sessionId` / `intent` accepted. Cognigy session ids are UUID-sized; the bound keeps a
 /// hostile caller from sending megabyte strings that would end up in logs or prompts.
 pub const MAX_TEXT_CHARS: usize = 256;
 pub const MAX_CUSTOMER_NUMBER_CHARS: usize = 20;
 
-/// A validated enrich request.
+/// A validated enrich request. `variables` is checked to be an object (or absent) but not kept:
+/// nothing reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnrichRequest {
     pub session_id: String,
     pub customer_number: String,
     pub intent: String,
-    pub variables: Map<String, Value>,
 }
+
+/// The members whose values are read: only these are parsed.
+const READ: [&str; 3] = ["sessionId", "intent", "customerNumber"];
 
 /// One problem with the payload, in the shape FastAPI/pydantic report them, which Cognigy flows
 /// built against the original Python proxy already parse.
@@ -43,71 +46,6 @@ fn problem(field: Option<&str>, kind: &'static str, msg: impl Into<String>) -> F
     }
 }
 
-/// The body's top level: an object whose keys are all different, or anything else. A key given
-/// twice is refused rather than resolved: a proxy or WAF in front that reads the first
-/// `customerNumber` must not be shown one value while the filter acts on another.
-enum Top {
-    Object(Map<String, Value>),
-    NotObject,
-}
-
-impl<'de> Deserialize<'de> for Top {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopVisitor)
-    }
-}
-
-struct TopVisitor;
-
-impl<'de> Visitor<'de> for TopVisitor {
-    type Value = Top;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(de::Error::custom("duplicate key"));
-            }
-            let value: Value = map.next_value()?;
-            out.insert(key, value);
-        }
-        Ok(Top::Object(out))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Top::NotObject)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
-        Ok(Top::NotObject)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
-        Ok(Top::NotObject)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
-        Ok(Top::NotObject)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
-        Ok(Top::NotObject)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
-        Ok(Top::NotObject)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
-        Ok(Top::NotObject)
-    }
-}
-
 /// Parses and validates a body, listing every problem found.
 pub fn parse(
     body: &[u8],
@@ -121,47 +59,57 @@ pub fn parse(
             format!("JSON nested deeper than {max_depth} levels"),
         )]);
     }
-    let top: Top = serde_json::from_slice(body).map_err(|e| {
+    let top = TopLevel::<Shape>::read(body).map_err(|e| {
         let msg = if e.is_eof() && body.iter().all(u8::is_ascii_whitespace) {
             "Request body is empty; expected a JSON object".to_owned()
         } else if e.is_data() {
-            // The only data error a `Top` raises: a key given twice.
+            // The only data error the top level raises: a key given twice.
             format!("Duplicate key at line {} column {}", e.line(), e.column())
         } else {
             format!("Invalid JSON at line {} column {}", e.line(), e.column())
         };
         vec![problem(None, "json_invalid", msg)]
     })?;
-    let Top::Object(mut obj) = top else {
+    let TopLevel::Object(members) = top else {
         return Err(vec![problem(
             None,
             "model_type",
             "Input should be a JSON object",
         )]);
     };
+    // Only the fields read are kept, as the values the field checks (shared with the MCP tool's
+    // arguments) take: a string, null, or anything else (refused as not a string).
+    let mut obj = Map::new();
+    let mut variables_ok = true;
+    for (key, shape) in members {
+        if key == "variables" {
+            variables_ok = matches!(shape, Shape::Object | Shape::Null);
+        } else if READ.contains(&key.as_str()) {
+            let value = match shape {
+                Shape::Text(s) => Value::String(s),
+                Shape::Null => Value::Null,
+                Shape::Object | Shape::Other => Value::Bool(false),
+            };
+            obj.insert(key, value);
+        }
+    }
     let mut errors = Vec::new();
     let session_id = text_field(&mut obj, "sessionId", &mut errors);
     let intent = text_field(&mut obj, "intent", &mut errors);
     let customer_number = customer_field(&mut obj, customer_pattern, &mut errors);
-    let variables = match obj.remove("variables") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m,
-        Some(_) => {
-            errors.push(problem(
-                Some("variables"),
-                "dict_type",
-                "Input should be a valid dictionary",
-            ));
-            Map::new()
-        }
-    };
+    if !variables_ok {
+        errors.push(problem(
+            Some("variables"),
+            "dict_type",
+            "Input should be a valid dictionary",
+        ));
+    }
     match (session_id, customer_number, intent) {
         (Some(session_id), Some(customer_number), Some(intent)) if errors.is_empty() => {
             Ok(EnrichRequest {
                 session_id,
                 customer_number,
                 intent,
-                variables,
             })
         }
         _ => Err(errors),
@@ -276,14 +224,33 @@ mod tests {
     fn valid_payload_with_and_without_variables() {
         let r = parse(br#"{"sessionId":"s1","customerNumber":"CUST-992847","intent":"order_status","variables":{"a":1}}"#, &pat(), 32).unwrap();
         assert_eq!(r.customer_number, "CUST-992847");
-        assert_eq!(r.variables.get("a"), Some(&Value::from(1)));
+        assert_eq!(
+            (r.session_id.as_str(), r.intent.as_str()),
+            ("s1", "order_status")
+        );
         let r = parse(
             br#"{"sessionId":"s1","customerNumber":"a_b","intent":"x","extra":true}"#,
             &pat(),
             32,
         )
         .unwrap();
-        assert!(r.variables.is_empty());
+        assert_eq!(r.customer_number, "a_b");
+        for variables in ["null", "{}", r#" { "k" : [1] } "#] {
+            let body = format!(
+                r#"{{"sessionId":"s","customerNumber":"C","intent":"x","variables":{variables}}}"#
+            );
+            assert!(parse(body.as_bytes(), &pat(), 32).is_ok(), "{variables}");
+        }
+        for variables in ["[]", "1", r#""{}""#, "true"] {
+            let body = format!(
+                r#"{{"sessionId":"s","customerNumber":"C","intent":"x","variables":{variables}}}"#
+            );
+            assert_eq!(
+                errs(&body),
+                vec![("body.variables".into(), "dict_type")],
+                "{variables}"
+            );
+        }
     }
 
     #[test]
@@ -426,6 +393,24 @@ mod tests {
             32
         )
         .is_err());
+    }
+
+    /// From e2e_malformed: a number beyond `f64` anywhere in the body, `variables` included, is
+    /// invalid JSON as `serde_json::Value` reads it, though nothing keeps it.
+    #[test]
+    fn numbers_beyond_f64_are_invalid_anywhere() {
+        for extra in [
+            r#""variables":{"n":-1e400}"#,
+            r#""x":[1e400]"#,
+            r#""x":1e400"#,
+        ] {
+            let body = format!(r#"{{"sessionId":"s","customerNumber":"C","intent":"x",{extra}}}"#);
+            assert_eq!(
+                errs(&body),
+                vec![("body".into(), "json_invalid")],
+                "{extra}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! One enrich request's state: where it is in its life, and each service call's progress.
 
 use crate::aggregate::Gathered;
-use crate::error::ServiceFailure;
-use crate::service::{Service, ServiceData};
+use crate::service::{PerService, Service, ServiceData};
+use crate::service_call::{CallId, ServiceCall};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -13,94 +13,6 @@ pub enum Phase {
 }
 
 #[derive(Debug)]
-pub enum SlotState {
-    /// Waits for a token (first call, or after a 401 dropped the old one).
-    NeedToken,
-    /// Handed to the host; the token id is not known yet.
-    Dispatching,
-    InFlight {
-        token: u32,
-    },
-    /// A 429 asked for a retry at this instant.
-    RetryAt(u64),
-    /// Another request of this worker already calls for the same data; its result is shared.
-    Following,
-    Done(Result<ServiceData, ServiceFailure>),
-}
-
-/// One service call of a request.
-#[derive(Debug)]
-pub struct Slot {
-    pub state: SlotState,
-    /// Attempts sent so far (a re-send after a 401 counts too).
-    pub attempts: u32,
-    /// Whether the one re-authentication a call gets after a 401 has been used.
-    pub reauthenticated: bool,
-    /// The bearer token of the last attempt, so a 401 drops exactly that one.
-    pub bearer: Option<String>,
-    pub first_sent_ms: Option<u64>,
-    /// When the current attempt was sent, for the per-call latency metric.
-    pub sent_ms: Option<u64>,
-    pub done_ms: Option<u64>,
-    /// Set while this call leads a group of identical calls: the upstream request key.
-    pub group: Option<String>,
-    /// The data came from the cache after the service failed.
-    pub stale: bool,
-}
-
-impl Slot {
-    fn new() -> Self {
-        Slot {
-            state: SlotState::NeedToken,
-            attempts: 0,
-            reauthenticated: false,
-            bearer: None,
-            first_sent_ms: None,
-            sent_ms: None,
-            done_ms: None,
-            group: None,
-            stale: false,
-        }
-    }
-
-    pub fn is_done(&self) -> bool {
-        matches!(self.state, SlotState::Done(_))
-    }
-
-    pub fn in_flight_token(&self) -> Option<u32> {
-        match self.state {
-            SlotState::InFlight { token } => Some(token),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug)]
-pub struct Slots {
-    pub profile: Slot,
-    pub orders: Slot,
-    pub tickets: Slot,
-}
-
-impl Slots {
-    pub fn get(&self, s: Service) -> &Slot {
-        match s {
-            Service::Profile => &self.profile,
-            Service::Orders => &self.orders,
-            Service::Tickets => &self.tickets,
-        }
-    }
-
-    pub fn get_mut(&mut self, s: Service) -> &mut Slot {
-        match s {
-            Service::Profile => &mut self.profile,
-            Service::Orders => &mut self.orders,
-            Service::Tickets => &mut self.tickets,
-        }
-    }
-}
-
-#[derive(Debug)]
 pub struct Request {
     pub ctx: u32,
     /// `x-request-id` (Envoy's, or the caller's): in every log line and upstream call.
@@ -108,12 +20,13 @@ pub struct Request {
     pub started_ms: u64,
     pub deadline_ms: u64,
     pub phase: Phase,
-    /// The customer number, percent-encoded once for every URL it goes into.
-    pub customer: String,
-    /// The customer number and intent as sent, for prompt templates.
-    pub customer_number: String,
+    /// The customer number and intent as the caller sent them, for prompt templates.
+    pub raw_customer_number: String,
     pub intent: String,
-    pub slots: Slots,
+    /// Each service's upstream path and query (the customer number percent-encoded in it): the
+    /// call's `:path`, its cache key and its coalescing key, rendered once.
+    pub upstream_paths: PerService<String>,
+    pub calls: PerService<ServiceCall>,
     pub retries: u32,
     /// Set when the request came through the MCP route: how to read it and write its answer.
     pub mcp: Option<crate::mcp::Exchange>,
@@ -127,58 +40,38 @@ impl Request {
             started_ms: now,
             deadline_ms: now.saturating_add(budget_ms),
             phase: Phase::Body,
-            customer: String::new(),
-            customer_number: String::new(),
+            raw_customer_number: String::new(),
             intent: String::new(),
-            slots: Slots {
-                profile: Slot::new(),
-                orders: Slot::new(),
-                tickets: Slot::new(),
-            },
+            upstream_paths: PerService::default(),
+            calls: PerService::default(),
             retries: 0,
             mcp: None,
         }
     }
 
     pub fn waits_for_token(&self) -> bool {
-        self.phase == Phase::Calls
-            && Service::ALL
-                .iter()
-                .any(|s| matches!(self.slots.get(*s).state, SlotState::NeedToken))
+        self.phase == Phase::Calls && self.calls.iter().any(|(_, c)| c.waits_for_token())
     }
 
-    /// Host tokens of the calls still in flight, to forget when the request ends.
-    pub fn in_flight_tokens(&self) -> impl Iterator<Item = u32> + '_ {
-        Service::ALL
-            .iter()
-            .filter_map(|s| self.slots.get(*s).in_flight_token())
+    /// Callout ids of the calls still in flight, to forget when the request ends.
+    pub fn call_ids(&self) -> impl Iterator<Item = CallId> + '_ {
+        self.calls.iter().filter_map(|(_, c)| c.call_id())
     }
 
     /// `Server-Timing` value: each finished call's duration from its first attempt.
     pub fn server_timing(&self) -> String {
-        let mut parts = Vec::new();
-        for s in Service::ALL {
-            let slot = self.slots.get(s);
-            if let (Some(start), Some(end)) = (slot.first_sent_ms, slot.done_ms) {
-                parts.push(format!(
-                    "{};dur={}",
-                    s.short_name(),
-                    end.saturating_sub(start)
-                ));
-            }
-        }
+        let parts: Vec<String> = self
+            .calls
+            .iter()
+            .filter_map(|(s, c)| Some(format!("{};dur={}", s.short_name(), c.duration_ms()?)))
+            .collect();
         parts.join(", ")
     }
-}
 
-impl Request {
     /// What the services gave, for the answer pipeline ([`crate::answer::write`]): each
     /// finished call's data, or nothing for one that failed or is still out.
     pub fn gathered(&self) -> Gathered<'_> {
-        let data = |s: Service| match &self.slots.get(s).state {
-            SlotState::Done(Ok(d)) => Some(d),
-            _ => None,
-        };
+        let data = |s: Service| self.calls[s].data();
         Gathered {
             profile: match data(Service::Profile) {
                 Some(ServiceData::Profile(p)) => Some(p),
@@ -193,11 +86,12 @@ impl Request {
                 _ => None,
             },
             intent: &self.intent,
-            customer_number: &self.customer_number,
-            stale: Service::ALL
-                .into_iter()
-                .filter(|s| self.slots.get(*s).stale)
-                .map(Service::answer_key)
+            customer_number: &self.raw_customer_number,
+            stale: self
+                .calls
+                .iter()
+                .filter(|(_, c)| c.is_stale())
+                .map(|(s, _)| s.answer_key())
                 .collect(),
             // Set by the privacy step (`crate::privacy::Redacted::apply`).
             mask_patterns: false,

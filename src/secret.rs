@@ -4,7 +4,7 @@ use std::fmt;
 
 /// A secret string. `Debug` and `Display` print a redaction marker, so a secret that ends up in a
 /// formatted log line or error by mistake still does not leak.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {

@@ -1,10 +1,12 @@
-//! The three upstream services and how their replies are read.
+//! The upstream services: each one's names and defaults ([`ServiceSpec`]), how its reply is read,
+//! and [`PerService`], the one way anything per service is stored.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 /// One of the internal services the filter fans out to. The order is the order of the answer's
-/// keys and of the prompt lines.
+/// keys, of the prompt lines and of the metrics. A service is this enum, its [`ServiceSpec`] and
+/// its arm of [`parse_reply`]; everything per service elsewhere is a [`PerService`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     Profile,
@@ -12,42 +14,217 @@ pub enum Service {
     Tickets,
 }
 
+/// The names and defaults of one service: the only place they are written.
+#[derive(Debug)]
+pub struct ServiceSpec {
+    /// The key of the service's data in the answer (also used in `degraded`) and of its
+    /// configuration under `services`.
+    pub answer_key: &'static str,
+    /// Stable short name for metrics, logs and `Server-Timing`.
+    pub short_name: &'static str,
+    /// How an error message names the service to a flow designer.
+    pub display_name: &'static str,
+    /// How the default prompt's line for this service starts.
+    pub prompt_label: &'static str,
+    /// The default prompt's line after the label when the service answered, in
+    /// [`crate::template`] syntax.
+    pub prompt_line: &'static str,
+    /// Defaults of `services.<answer_key>`.
+    pub cluster: &'static str,
+    pub path: &'static str,
+    pub required: bool,
+    /// Whether the path has a `{limit}` (and the configuration a `limit`).
+    pub has_limit: bool,
+}
+
 impl Service {
     pub const ALL: [Service; 3] = [Service::Profile, Service::Orders, Service::Tickets];
+    pub const COUNT: usize = Service::ALL.len();
 
-    pub fn index(self) -> usize {
+    pub const fn spec(self) -> &'static ServiceSpec {
         match self {
-            Service::Profile => 0,
-            Service::Orders => 1,
-            Service::Tickets => 2,
+            Service::Profile => &ServiceSpec {
+                answer_key: "customerProfile",
+                short_name: "profile",
+                display_name: "customer profile service",
+                prompt_label: "Customer",
+                prompt_line: "{customerName} | Segment: {segment}",
+                cluster: "customer_profile",
+                path: "/api/v1/customers/{customerNumber}",
+                required: true,
+                has_limit: false,
+            },
+            Service::Orders => &ServiceSpec {
+                answer_key: "recentOrders",
+                short_name: "orders",
+                display_name: "orders service",
+                prompt_label: "Recent Orders",
+                prompt_line: "{orderCount} items. Last order: {lastOrder}",
+                cluster: "orders",
+                path: "/api/v1/orders?customerId={customerNumber}&limit={limit}&sort=createdDesc",
+                required: false,
+                has_limit: true,
+            },
+            Service::Tickets => &ServiceSpec {
+                answer_key: "openTickets",
+                short_name: "tickets",
+                display_name: "CRM tickets service",
+                prompt_label: "Open Tickets",
+                prompt_line: "{ticketCount} active cases. Priority: {topPriority}",
+                cluster: "crm",
+                path: "/api/v1/crm/tickets?customerId={customerNumber}&status=open",
+                required: false,
+                has_limit: false,
+            },
         }
     }
 
-    /// The key of this service's data in the answer (also used in `degraded`).
+    /// Every service's [`ServiceSpec::answer_key`], in order (the keys of `services`).
+    // Evaluated at compile time: an index out of bounds fails the build, it cannot run.
+    #[allow(clippy::indexing_slicing)]
+    pub const ANSWER_KEYS: [&'static str; Service::COUNT] = {
+        let mut keys = [""; Service::COUNT];
+        let mut i = 0;
+        while i < Service::COUNT {
+            keys[i] = Service::ALL[i].spec().answer_key;
+            i += 1;
+        }
+        keys
+    };
+
+    /// Position in [`Service::ALL`] (the declaration order), for [`PerService`] and the metrics.
+    pub fn ordinal(self) -> usize {
+        self as usize
+    }
+
     pub fn answer_key(self) -> &'static str {
-        match self {
-            Service::Profile => "customerProfile",
-            Service::Orders => "recentOrders",
-            Service::Tickets => "openTickets",
-        }
+        self.spec().answer_key
     }
 
-    /// Stable short name for metrics, logs and `Server-Timing`.
     pub fn short_name(self) -> &'static str {
-        match self {
-            Service::Profile => "profile",
-            Service::Orders => "orders",
-            Service::Tickets => "tickets",
-        }
+        self.spec().short_name
     }
 
-    /// How an error message names the service to a flow designer.
     pub fn display_name(self) -> &'static str {
-        match self {
-            Service::Profile => "customer profile service",
-            Service::Orders => "orders service",
-            Service::Tickets => "CRM tickets service",
+        self.spec().display_name
+    }
+}
+
+// `ordinal` is the position in `ALL`: what `PerService` relies on to stay in bounds. Checked when
+// the crate is built.
+#[allow(clippy::indexing_slicing)]
+const _: () = {
+    let mut i = 0;
+    while i < Service::COUNT {
+        assert!(Service::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
+/// One value per service, addressed by [`Service`] (`per[service]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PerService<T>([T; Service::COUNT]);
+
+impl<T> PerService<T> {
+    pub fn from_fn(f: impl FnMut(Service) -> T) -> Self {
+        PerService(Service::ALL.map(f))
+    }
+
+    /// Builds each service's value in order, stopping at the first error.
+    pub fn try_from_fn<E>(mut f: impl FnMut(Service) -> Result<T, E>) -> Result<Self, E>
+    where
+        T: Default,
+    {
+        let mut out = PerService::<T>::default();
+        for s in Service::ALL {
+            out[s] = f(s)?;
         }
+        Ok(out)
+    }
+
+    /// Each service with its value, in [`Service::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Service, &T)> {
+        Service::ALL.into_iter().zip(self.0.iter())
+    }
+
+    pub fn map<U>(&self, mut f: impl FnMut(Service, &T) -> U) -> PerService<U> {
+        PerService::from_fn(|s| f(s, &self[s]))
+    }
+}
+
+/// Read like a struct with one optional field per service, named by its answer key
+/// (`services.customerProfile`, ...): unknown and repeated keys are refused as serde refuses them
+/// in a struct, so error messages and paths stay those of a derived struct.
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for PerService<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Default> serde::de::Visitor<'de> for Keys<T> {
+            type Value = PerService<T>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("struct ServicesConfig")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = PerService::<T>::default();
+                let mut seen = PerService::<bool>::default();
+                while let Some(ServiceKey(service)) = map.next_key()? {
+                    if std::mem::replace(&mut seen[service], true) {
+                        return Err(serde::de::Error::duplicate_field(service.answer_key()));
+                    }
+                    out[service] = map.next_value()?;
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Keys(std::marker::PhantomData))
+    }
+}
+
+/// A key of `services`: refused while it is read, like a derived struct's field name, so the
+/// error's path names it.
+struct ServiceKey(Service);
+
+impl<'de> Deserialize<'de> for ServiceKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = ServiceKey;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("field identifier")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<ServiceKey, E> {
+                Service::ALL
+                    .into_iter()
+                    .find(|s| s.answer_key() == key)
+                    .map(ServiceKey)
+                    .ok_or_else(|| E::unknown_field(key, &Service::ANSWER_KEYS))
+            }
+        }
+        deserializer.deserialize_identifier(Name)
+    }
+}
+
+impl<T> std::ops::Index<Service> for PerService<T> {
+    type Output = T;
+
+    // In bounds by construction: the array has `Service::COUNT` entries and `ordinal` is below
+    // that (checked at compile time above).
+    #[allow(clippy::indexing_slicing)]
+    fn index(&self, s: Service) -> &T {
+        &self.0[s.ordinal()]
+    }
+}
+
+impl<T> std::ops::IndexMut<Service> for PerService<T> {
+    #[allow(clippy::indexing_slicing)]
+    fn index_mut(&mut self, s: Service) -> &mut T {
+        &mut self.0[s.ordinal()]
     }
 }
 
@@ -191,6 +368,35 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn every_default_prompt_line_parses() {
+        for s in Service::ALL {
+            assert!(
+                crate::template::PromptTemplate::parse(s.spec().prompt_line).is_ok(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn per_service_reads_like_a_struct_of_optional_fields() {
+        let p: PerService<Option<u8>> = serde_json::from_str(r#"{"recentOrders": 3}"#).unwrap();
+        assert_eq!(p[Service::Orders], Some(3));
+        assert_eq!(p[Service::Profile], None);
+        let e = serde_json::from_str::<PerService<u8>>(r#"{"orders": 1}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("unknown field `orders`, expected one of `customerProfile`, `recentOrders`, `openTickets`"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<PerService<u8>>(r#"{"openTickets": 1, "openTickets": 2}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("duplicate field `openTickets`"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn profile_keeps_raw_and_reads_labels() {

@@ -9,11 +9,11 @@ use base64::Engine as _;
 use log::{info, warn};
 use serde::{Deserialize, Serialize};
 
-use crate::call::{Call, CallReply};
+use crate::callout::{Call, CallReply};
 use crate::config::{ClientAuth, TokenSettings};
 use crate::encode;
 use crate::error::TokenFailure;
-use crate::shared::{ensure_key, unique_id, SharedStore};
+use crate::store::{ensure_key, unique_id, SharedStore};
 use crate::token_reply::{self, Note, Refusal};
 
 /// A VM renews ahead of expiry only while it has used the token this recently, so an idle Envoy
@@ -114,10 +114,7 @@ fn classify(reply: &CallReply, s: &TokenSettings) -> Result<(String, u64), Token
 }
 
 fn backoff(s: &TokenSettings, failures: u32) -> u64 {
-    let exp = failures.saturating_sub(1).min(32);
-    s.failure_backoff_ms
-        .saturating_mul(1u64 << exp)
-        .min(s.failure_backoff_max_ms)
+    crate::backoff::exponential(s.failure_backoff_ms, s.failure_backoff_max_ms, failures)
 }
 
 impl TokenCache {
@@ -382,7 +379,7 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::config::test_settings;
-    use crate::shared::MemoryStore;
+    use crate::store::MemoryStore;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::call::CallReply;
+use crate::callout::CallReply;
 use crate::error::TokenFailure;
 
 /// Longest lifetime believed: a server claiming more still gets its token renewed daily.

@@ -1,4 +1,4 @@
-//! schema/plugin-config.schema.json and src/config.rs must describe the same configuration.
+//! schema/plugin-config.schema.json and src/config/ must describe the same configuration.
 //! No Envoy needed: the schema is read as JSON and its keywords are turned into cases for
 //! `Settings::from_json`.
 //!
@@ -224,7 +224,7 @@ fn schema_objects_list_exactly_the_fields_serde_knows() {
         for f in &in_schema {
             assert!(
                 in_code.contains(f),
-                "{}.{f} is in the schema but not in src/config.rs ({in_code:?})",
+                "{}.{f} is in the schema but not in src/config/ ({in_code:?})",
                 field_name(&path)
             );
         }
@@ -235,7 +235,7 @@ fn schema_objects_list_exactly_the_fields_serde_knows() {
             for value in [json!(1), json!("x"), json!(true)] {
                 assert!(
                     load(&at(&p, value.clone())).is_err(),
-                    "{} is parsed by src/config.rs, not in the schema, yet accepted with {value}",
+                    "{} is parsed by src/config/, not in the schema, yet accepted with {value}",
                     field_name(&p)
                 );
             }
@@ -404,7 +404,7 @@ fn schema_defaults_are_the_code_defaults() {
         assert_eq!(
             format!("{explicit:?}"),
             format!("{implicit:?}"),
-            "schema defaults {spelled} differ from src/config.rs's"
+            "schema defaults {spelled} differ from src/config/"
         );
         objects += 1;
     }

@@ -213,7 +213,7 @@ fn fifty_orders_of_5kb_are_cut_to_the_largest_answer_under_the_cap() {
         Service::Orders,
         Some(body(format!(r#"{{"items":[{}]}}"#, orders.join(",")))),
     );
-    mocks.set_sticky_fault(Service::Crm, Some(body(r#"{"tickets":[]}"#.to_owned())));
+    mocks.set_sticky_fault(Service::Tickets, Some(body(r#"{"tickets":[]}"#.to_owned())));
     let r = enrich(&agent(), &envoy, ELENA);
     assert_eq!(r.status, 200, "{}", r.body);
     let prompt = "Customer: Elena Rostova | Segment: Premium\nRecent Orders: 50 items. Last order: ORD-00\nOpen Tickets: 0 active cases. Priority: None";

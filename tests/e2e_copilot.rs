@@ -132,7 +132,7 @@ fn hostile_upstream_text_stays_text_and_failures_are_said() {
         })),
     );
     mocks.push_fault(
-        Service::Crm,
+        Service::Tickets,
         fault_200(serde_json::json!({"tickets": subjects
             .iter()
             .map(|s| serde_json::json!({"subject": s, "priority": "**High**", "createdAt": "2024-11-05T08:30:00Z"}))

@@ -48,7 +48,7 @@ fn happy_path_body_and_what_the_upstreams_received() {
             "/api/v1/orders?customerId=CUST-992847&limit=5&sort=createdDesc",
         ),
         (
-            Service::Crm,
+            Service::Tickets,
             "/api/v1/crm/tickets?customerId=CUST-992847&status=open",
         ),
     ];
@@ -187,7 +187,7 @@ fn every_4xx_case_without_upstream_calls() {
         Service::Token,
         Service::Profile,
         Service::Orders,
-        Service::Crm,
+        Service::Tickets,
     ] {
         assert_eq!(
             mocks.request_count(s),

@@ -85,7 +85,7 @@ fn permissive_pattern_input_reaches_upstreams_only_percent_encoded() {
     // A harmless customer number first: what every hostile one is compared with.
     let r = enrich_with_id(&agent, &envoy, &payload("SAFE-1"), "inj");
     assert_eq!(r.status, 502, "unknown customer: {}", r.body);
-    let baseline: Vec<_> = [Service::Profile, Service::Orders, Service::Crm]
+    let baseline: Vec<_> = [Service::Profile, Service::Orders, Service::Tickets]
         .into_iter()
         .map(|s| {
             let got = received(&mocks, s, 1);
@@ -127,7 +127,7 @@ fn permissive_pattern_input_reaches_upstreams_only_percent_encoded() {
                 format!("/api/v1/orders?customerId={e}&limit=5&sort=createdDesc"),
             ),
             (
-                Service::Crm,
+                Service::Tickets,
                 format!("/api/v1/crm/tickets?customerId={e}&status=open"),
             ),
         ];
@@ -173,7 +173,7 @@ fn default_pattern_refuses_the_same_input_with_422() {
         Service::Token,
         Service::Profile,
         Service::Orders,
-        Service::Crm,
+        Service::Tickets,
     ] {
         assert_eq!(mocks.request_count(s), 0, "{s:?} called for refused input");
     }

@@ -164,7 +164,7 @@ fn configured_upstream_and_list_limits() {
     let mut padded_tickets = br#"{"tickets":[]}"#.to_vec();
     padded_tickets.resize(1025, b' ');
     mocks.push_fault(
-        Service::Crm,
+        Service::Tickets,
         Fault::Body {
             status: 200,
             body: padded_tickets,

@@ -228,7 +228,7 @@ fn three_hundred_malformed_bodies_leave_envoy_and_the_filter_healthy() {
         Service::Token,
         Service::Profile,
         Service::Orders,
-        Service::Crm,
+        Service::Tickets,
     ] {
         assert_eq!(
             mocks.request_count(s),

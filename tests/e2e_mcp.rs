@@ -281,7 +281,7 @@ fn tools_call_is_the_enrich_pipeline() {
     );
     // Same calls as the enrich route, the shared token (no second fetch), the caller's id.
     assert_eq!(mocks.request_count(Service::Token), 0);
-    for service in [Service::Profile, Service::Orders, Service::Crm] {
+    for service in [Service::Profile, Service::Orders, Service::Tickets] {
         let got = mocks.requests(service);
         assert_eq!(got.len(), 1, "{service:?}");
         assert_eq!(got[0].header("x-request-id"), Some("mcp-e2e-1"));

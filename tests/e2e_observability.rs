@@ -29,7 +29,7 @@ fn metrics_are_visible_in_stats_and_prometheus() {
     );
     assert_eq!(enrich(&agent, &envoy, ELENA).status, 200);
     mocks.push_fault(
-        Service::Crm,
+        Service::Tickets,
         Fault::Status {
             status: 429,
             headers: vec![("retry-after".into(), "0".into())],
@@ -95,7 +95,7 @@ fn request_id_is_echoed_and_server_timing_is_opt_in() {
     for part in ["profile;dur=", "orders;dur=", "tickets;dur="] {
         assert!(timing.contains(part), "{timing}");
     }
-    for s in [Service::Profile, Service::Orders, Service::Crm] {
+    for s in [Service::Profile, Service::Orders, Service::Tickets] {
         assert_eq!(
             mocks.requests(s)[0].header("x-request-id"),
             Some("flow-abc-1")

@@ -5,7 +5,7 @@
 //! - `config_pushes_a_refused_push_and_a_module_upgrade_under_load`, one stack, in order:
 //!   1. ten plugin-configuration pushes through ECDS (a file-based `path_config_source`, replaced
 //!      atomically) over about 60 s, alternating `deadlineMs`, the prompt template and
-//!      `limits.maxListItems`: every request answers 200, each setting is visible after its push,
+//!      `services.recentOrders.fields`: every request answers 200, each setting is visible after its push,
 //!      the token is fetched once, RSS stays flat and the old root contexts end;
 //!   2. a push `on_configure` refuses (a typo'd field): `config_fail` rises, the log names the
 //!      field, the running configuration keeps answering;
@@ -33,11 +33,10 @@ use support::load::{self, Load, LoadSpec, Report};
 use support::*;
 
 use cognigy_enrich::build_info;
-use mock_upstreams::dataset;
 
 /// The load's customer.
 const LOAD_CUSTOMER: &str = "CUST-992847";
-/// A customer with several orders: `limits.maxListItems` shows in its answer.
+/// A customer with several orders: `services.recentOrders.fields` shows in its answer.
 const LIST_CUSTOMER: &str = "CUST-100003";
 /// A customer whose orders call the mock holds [`SLOW_ORDERS_MS`]: the deadline shows in its
 /// answer (degraded when the deadline is shorter).
@@ -71,8 +70,12 @@ const UPGRADE_SECS: u64 = 30;
 struct Gen {
     n: usize,
     deadline_ms: u64,
-    max_list_items: usize,
+    /// Whether `services.recentOrders.fields` narrows each order to [`ORDER_FIELDS`].
+    narrow_orders: bool,
 }
+
+/// The allow-list a push alternates with none (every key of each order).
+const ORDER_FIELDS: [&str; 2] = ["orderNumber", "status"];
 
 impl Gen {
     fn template(&self) -> String {
@@ -86,14 +89,21 @@ impl Gen {
     fn json(&self) -> String {
         serde_json::json!({
             "deadlineMs": self.deadline_ms,
-            "limits": {"maxListItems": self.max_list_items},
             "prompt": {"template": self.template()},
-            "services": {"customerProfile": {"cache": {"ttlMs": 30000, "staleIfErrorMs": 300000}}},
+            "services": {
+                "customerProfile": {"cache": {"ttlMs": 30000, "staleIfErrorMs": 300000}},
+                "recentOrders": if self.narrow_orders {
+                    serde_json::json!({"fields": ORDER_FIELDS})
+                } else {
+                    serde_json::json!({})
+                },
+            },
         })
         .to_string()
     }
 
-    /// Push `k` (1-based) changes one setting of `self`, in turn: deadline, template, list size.
+    /// Push `k` (1-based) changes one setting of `self`, in turn: deadline, template, the
+    /// orders' `fields`.
     fn next(&self, k: usize) -> (Gen, &'static str) {
         let mut g = self.clone();
         let what = match (k - 1) % 3 {
@@ -110,8 +120,8 @@ impl Gen {
                 "prompt.template"
             }
             _ => {
-                g.max_list_items = if g.max_list_items == 1 { 3 } else { 1 };
-                "limits.maxListItems"
+                g.narrow_orders = !g.narrow_orders;
+                "services.recentOrders.fields"
             }
         };
         (g, what)
@@ -137,14 +147,28 @@ fn shows(envoy: &Envoy, g: &Gen, setting: &str, id: &str) -> Result<(), String> 
                 .then_some(())
                 .ok_or(format!("{} {prompt}", r.status))
         }
-        "limits.maxListItems" => {
+        "services.recentOrders.fields" => {
             let r = probe(envoy, LIST_CUSTOMER, id);
-            let all = dataset().customer(LIST_CUSTOMER).unwrap().orders.len();
-            let want = g.max_list_items.min(all);
-            let got = r.json()["recentOrders"].as_array().map(Vec::len);
-            (r.status == 200 && got == Some(want))
+            let orders = r.json()["recentOrders"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let keys: Vec<Vec<String>> = orders
+                .iter()
+                .map(|o| {
+                    o.as_object()
+                        .map_or(vec![], |m| m.keys().cloned().collect())
+                })
+                .collect();
+            // Narrowed: each order has exactly the listed keys; not narrowed: each has more.
+            let as_pushed = keys.iter().all(|k| {
+                let only_listed = k.len() == ORDER_FIELDS.len()
+                    && ORDER_FIELDS.iter().all(|f| k.iter().any(|x| x == f));
+                only_listed == g.narrow_orders
+            });
+            (r.status == 200 && orders.len() > 1 && as_pushed)
                 .then_some(())
-                .ok_or(format!("{} {got:?} orders, want {want}", r.status))
+                .ok_or(format!("{} order keys {keys:?}", r.status))
         }
         "deadlineMs" => {
             let r = probe(envoy, SLOW_CUSTOMER, id);
@@ -330,7 +354,7 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
     let mut gen = Gen {
         n: 0,
         deadline_ms: LONG_DEADLINE_MS,
-        max_list_items: 3,
+        narrow_orders: false,
     };
     let wasm = wasm_path();
     assert_ne!(
@@ -464,7 +488,11 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
         envoy.stat(&ecds::stat_name("update_rejected")),
         rejected_before + 1
     );
-    for setting in ["prompt.template", "limits.maxListItems", "deadlineMs"] {
+    for setting in [
+        "prompt.template",
+        "services.recentOrders.fields",
+        "deadlineMs",
+    ] {
         shows(&envoy, &gen, setting, "after-refused")
             .unwrap_or_else(|e| panic!("the running configuration changed ({setting}): {e}"));
     }
@@ -566,7 +594,11 @@ fn config_pushes_a_refused_push_and_a_module_upgrade_under_load() {
         done_before + roots_live,
         "the old VM's root contexts ended"
     );
-    for setting in ["prompt.template", "limits.maxListItems", "deadlineMs"] {
+    for setting in [
+        "prompt.template",
+        "services.recentOrders.fields",
+        "deadlineMs",
+    ] {
         shows(&envoy, &gen, setting, "after-upgrade").unwrap();
     }
     // The same from the log, per worker thread: each held request answered after that worker

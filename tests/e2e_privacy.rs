@@ -110,7 +110,7 @@ fn configured_rules_drop_and_mask_and_the_prompt_follows() {
     );
     // maskPatterns off: a card in free text passes.
     mocks.push_fault(
-        Service::Crm,
+        Service::Tickets,
         body(&json!({"tickets": [{"ticketId": "T1", "subject": "card 4111 1111 1111 1111", "priority": "Low"}]})),
     );
     let r = enrich(&agent, &envoy, ELENA);

@@ -124,7 +124,7 @@ fn cold_start_burst_of_300_at_concurrency_20_fetches_one_token() {
         "one token fetch for both workers"
     );
     // At most one call per request and service (identical concurrent calls may be shared).
-    for s in [Service::Profile, Service::Orders, Service::Crm] {
+    for s in [Service::Profile, Service::Orders, Service::Tickets] {
         let n = mocks.request_count(s);
         assert!((1..=TOTAL).contains(&n), "{s:?}: {n} calls");
     }
@@ -280,7 +280,7 @@ fn revoked_token_is_replaced_by_one_refetch() {
     // Envoy generated the request id; every upstream call carried it.
     let id = r.header("x-request-id").expect("x-request-id").to_owned();
     assert!(!id.is_empty());
-    for s in [Service::Profile, Service::Orders, Service::Crm] {
+    for s in [Service::Profile, Service::Orders, Service::Tickets] {
         let calls = mocks.requests(s);
         assert_eq!(calls.len(), 2, "{s:?}: refused once, then re-sent");
         assert_eq!(calls[0].header("authorization"), old.as_deref(), "{s:?}");
@@ -487,7 +487,7 @@ fn optional_service_failure_degrades_required_failure_is_502() {
     );
     assert!(prompt.contains("Open Tickets: 1 active cases"), "{prompt}");
 
-    mocks.push_fault(Service::Crm, status_fault(503, &[]));
+    mocks.push_fault(Service::Tickets, status_fault(503, &[]));
     let v = enrich(&agent, &envoy, ELENA).json();
     assert_eq!(v["degraded"], serde_json::json!(["openTickets"]));
 
@@ -596,7 +596,7 @@ fn wasm_failures(log: &str) -> Vec<&str> {
 fn clients_hanging_up_mid_request_leave_the_filter_healthy() {
     let (mocks, mut envoy) = stack(r#"{"deadlineMs": 4500}"#);
     mocks.set_delay_ms(Service::Token, 300);
-    for s in [Service::Profile, Service::Orders, Service::Crm] {
+    for s in [Service::Profile, Service::Orders, Service::Tickets] {
         mocks.set_delay_ms(s, 400);
     }
     // Cold start: requests waiting for the token when their clients go.
@@ -645,7 +645,7 @@ fn clients_hanging_up_mid_request_leave_the_filter_healthy() {
             .all(|c| envoy.stat(&format!("cluster.{c}.upstream_rq_active")) == 0)
     });
     assert!(settled, "upstream calls still active");
-    for s in [Service::Profile, Service::Orders, Service::Crm] {
+    for s in [Service::Profile, Service::Orders, Service::Tickets] {
         mocks.set_delay_ms(s, 0);
     }
     thread::scope(|s| {

@@ -70,7 +70,7 @@ fn logged_traffic(mocks: &Mocks, envoy: &Envoy) -> Vec<Resp> {
             body: "Elena Rostova's orders exploded".into(),
         },
     );
-    mocks.push_fault(Service::Crm, Fault::Malformed);
+    mocks.push_fault(Service::Tickets, Fault::Malformed);
     answers.push(post("log-degraded", &[bearer], ELENA));
     mocks.push_fault(Service::Profile, Fault::Delay { ms: 3000 });
     answers.push(post(

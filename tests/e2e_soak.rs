@@ -274,7 +274,7 @@ const PHASES: [Phase; 8] = [
     Phase::RevokeToken,
 ];
 
-const FAULTED: [Service; 3] = [Service::Profile, Service::Orders, Service::Crm];
+const FAULTED: [Service; 3] = [Service::Profile, Service::Orders, Service::Tickets];
 
 fn status_fault(status: u16, headers: &[(&str, &str)]) -> Fault {
     Fault::Status {

@@ -34,7 +34,7 @@ const HOSTS: [(Service, &str, &str); 4] = [
         "customer-profile.internal.example.com",
     ),
     (Service::Orders, "orders", "orders.internal.example.com"),
-    (Service::Crm, "crm", "crm.internal.example.com"),
+    (Service::Tickets, "crm", "crm.internal.example.com"),
 ];
 
 /// The certificate a mock presents.
@@ -265,7 +265,7 @@ fn a_required_service_with_a_bad_certificate_is_unreachable_at_once() {
         );
         // The other services kept working over TLS meanwhile.
         assert!(s.mocks.request_count(Service::Orders) >= 1);
-        assert!(s.mocks.tls_handshakes(Service::Crm) >= 1);
+        assert!(s.mocks.tls_handshakes(Service::Tickets) >= 1);
     }
 }
 
@@ -293,7 +293,7 @@ fn optional_services_with_bad_certificates_degrade_the_answer() {
         assert!(took < FAST, "answered after {took:?}");
     }
     assert_eq!(s.mocks.request_count(Service::Orders), 0);
-    assert_eq!(s.mocks.request_count(Service::Crm), 0);
+    assert_eq!(s.mocks.request_count(Service::Tickets), 0);
     assert!(s.envoy.stat("cluster.orders.ssl.fail_verify_error") >= 1);
     assert!(s.envoy.stat("cluster.crm.ssl.fail_verify_san") >= 1);
     assert!(

@@ -41,7 +41,7 @@ fn metric_names_match_the_golden_lists() {
         },
     );
     mocks.push_fault(
-        Service::Crm,
+        Service::Tickets,
         Fault::Status {
             status: 429,
             headers: vec![("retry-after".into(), "0".into())],
@@ -192,7 +192,7 @@ fn config_schema_fields_match_the_golden_list() {
         "Every field of the plugin configuration, as dotted paths flattened from\n\
          schema/plugin-config.schema.json (tests/e2e_wire_names.rs; `a[]` is an array's items,\n\
          `a.*` a map's values). Deployed configurations use these keys: a rename breaks them.\n\
-         After adding a field (src/config.rs and the schema), regenerate and review the diff:\n  \
+         After adding a field (src/config/ and the schema), regenerate and review the diff:\n  \
          UPDATE_GOLDEN=1 cargo test --test e2e_wire_names",
         REGENERATE,
         &fields,

@@ -109,7 +109,7 @@ fuzz_target!(|data: &[u8]| {
     let stale_bits = b.u8();
     let stale: Vec<&'static str> = Service::ALL
         .iter()
-        .filter(|s| stale_bits & (1 << s.index()) != 0)
+        .filter(|s| stale_bits & (1 << s.ordinal()) != 0)
         .map(|s| s.answer_key())
         .collect();
     // `clean` on its own, with the fuzzer's text.

@@ -13,11 +13,13 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-use cognigy_enrich::call::{Call, CallReply};
+use cognigy_enrich::callout::{Call, CallReply};
 use cognigy_enrich::config::Settings;
-use cognigy_enrich::engine::{Action, Effect, Engine, Owner, RequestHead, DEADLINE_SLACK_MS};
+use cognigy_enrich::engine::{
+    Action, CallId, Effect, Engine, Owner, RequestHead, DEADLINE_SLACK_MS,
+};
 use cognigy_enrich::service::Service;
-use cognigy_enrich::shared::MemoryStore;
+use cognigy_enrich::store::MemoryStore;
 use cognigy_enrich_fuzz::{json_object, settings, string_member, Bytes, WEBHOOK_TOKEN};
 use libfuzzer_sys::fuzz_target;
 
@@ -113,7 +115,7 @@ impl World {
                         worker.live.push((worker.next_token, owner));
                         Ok(worker.next_token)
                     };
-                    queue.extend(worker.engine.dispatched(owner, result, now, &self.store));
+                    queue.extend(worker.engine.dispatched(owner, result.map(CallId), now, &self.store));
                 }
                 Effect::Respond { ctx, reply, .. } => {
                     assert!(worker.held.contains(&ctx), "answered {ctx}, never held");
@@ -307,7 +309,7 @@ impl World {
         };
         let effects = worker
             .engine
-            .on_call_reply(token, &reply, self.now, &self.store);
+            .on_call_reply(CallId(token), &reply, self.now, &self.store);
         self.run(w, effects, b);
     }
 

@@ -8,11 +8,11 @@
 use std::sync::OnceLock;
 
 use cognigy_enrich::backoff::{retry_after_ms, RetryPolicy};
-use cognigy_enrich::call::CallReply;
+use cognigy_enrich::callout::CallReply;
 use cognigy_enrich::config::{Settings, TokenSettings};
 use cognigy_enrich::httpdate;
 use cognigy_enrich::service::{parse_reply, ReplyError, Service, ServiceData};
-use cognigy_enrich::shared::{MemoryStore, SharedStore};
+use cognigy_enrich::store::{MemoryStore, SharedStore};
 use cognigy_enrich::token::{TokenCache, TokenView};
 use cognigy_enrich_fuzz::{settings, Bytes};
 use libfuzzer_sys::fuzz_target;

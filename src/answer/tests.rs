@@ -277,7 +277,10 @@ fn configuration_of_the_answer() {
         Some(&["fullName".to_owned(), "segment".to_owned()][..])
     );
     assert!(s.answer.fields.orders.is_none());
-    assert_eq!(s.services.tickets.fields, s.answer.fields.tickets);
+    assert_eq!(
+        s.services[crate::service::Service::Tickets].fields,
+        s.answer.fields.tickets
+    );
 }
 
 #[test]

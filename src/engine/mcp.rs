@@ -2,15 +2,24 @@
 //! any JSON-RPC is read), answered locally for everything but `tools/call`, which runs the enrich
 //! pipeline unchanged and has its answer written as a tool result instead of the enrich body.
 
+use std::rc::Rc;
+
+use log::{info, warn};
 use serde_json::Value;
 
-use super::*;
+use super::{Action, Effect, Ending, Engine};
+use crate::admission::{request_id, RequestHead};
+use crate::auth::AuthFailure;
+use crate::error::{EnrichError, Reply};
 use crate::mcp::http::{self as mcp_http, Refusal};
 use crate::mcp::jsonrpc::{self, Id, Message, RpcError, METHOD_NOT_FOUND};
 use crate::mcp::protocol::{self, Method, Outcome};
 use crate::mcp::tool::{self, CallError};
 use crate::mcp::value::obj;
 use crate::mcp::Exchange;
+use crate::metrics::Observation;
+use crate::request::{Phase, Request};
+use crate::store::SharedStore;
 
 /// 202 Accepted without a body: the answer to a notification or a client's response.
 fn accepted() -> Reply {
@@ -18,6 +27,26 @@ fn accepted() -> Reply {
         status: 202,
         headers: vec![("cache-control", "no-store".to_owned())],
         body: String::new(),
+    }
+}
+
+/// An MCP answer as written: the reply, and what the log line and the metric say of it.
+pub(crate) struct McpEnding {
+    reply: Reply,
+    method: Method,
+    outcome: Outcome,
+    /// The enrich pipeline's outcome label, when it ran (or refused before it could).
+    pipeline: Option<&'static str>,
+}
+
+impl McpEnding {
+    fn new(reply: Reply, method: Method, outcome: Outcome) -> Self {
+        McpEnding {
+            reply,
+            method,
+            outcome,
+            pipeline: None,
+        }
     }
 }
 
@@ -76,11 +105,7 @@ impl Engine {
         })
         .and_then(|()| mcp_http::check_content(head.content_type, mcp.accept, mcp.protocol_version))
         .and_then(|revision| {
-            let too_large = head
-                .content_length
-                .and_then(|l| l.trim().parse::<u64>().ok())
-                .is_some_and(|l| l > max_body as u64);
-            if too_large {
+            if head.announces_more_than(max_body) {
                 Err(Refusal::Enrich(EnrichError::PayloadTooLarge {
                     limit: max_body,
                 }))
@@ -94,24 +119,18 @@ impl Engine {
                 if refusal == Refusal::Enrich(EnrichError::Unauthorized(AuthFailure::Invalid)) {
                     warn!("[{}] mcp rejected: invalid webhook token", request.id);
                 }
-                let effect = self.mcp_effect(
-                    &request,
-                    refusal.reply(),
-                    Method::None,
-                    Outcome::Rejected,
-                    None,
-                    now,
-                );
+                let ending = McpEnding::new(refusal.reply(), Method::None, Outcome::Rejected);
+                let effect = self.mcp_effect(&request, ending, now);
                 return (Action::Pause, vec![effect]);
             }
         };
         request.mcp = Some(Exchange::new(revision));
         if head.end_of_stream {
             request.phase = Phase::Calls;
-            self.requests.insert(ctx, request);
+            self.admit(request);
             return (Action::Pause, self.accept_body(ctx, b"", now, store));
         }
-        self.requests.insert(ctx, request);
+        self.admit(request);
         (Action::Pause, Vec::new())
     }
 
@@ -199,10 +218,8 @@ impl Engine {
         outcome: Outcome,
         now: u64,
     ) -> Vec<Effect> {
-        let Some(request) = self.forget(ctx) else {
-            return Vec::new();
-        };
-        vec![self.mcp_effect(&request, reply, method, outcome, None, now)]
+        let ending = McpEnding::new(reply, method, outcome);
+        self.end(ctx, Ending::Mcp(ending), now)
     }
 
     /// The pipeline's result (or an error before the body was read) as the MCP answer: a tool
@@ -218,15 +235,11 @@ impl Engine {
         let Some(id) = call_id else {
             let error = result.err().unwrap_or(EnrichError::Internal);
             let reply = mcp_http::enrich_error_reply(&error);
-            let outcome = error.outcome();
-            return self.mcp_effect(
-                request,
-                reply,
-                Method::None,
-                Outcome::Rejected,
-                Some(outcome),
-                now,
-            );
+            let ending = McpEnding {
+                pipeline: Some(error.outcome()),
+                ..McpEnding::new(reply, Method::None, Outcome::Rejected)
+            };
+            return self.mcp_effect(request, ending, now);
         };
         let (result, outcome, pipeline) = match result {
             Ok((body, degraded)) => match tool::success_result(&body) {
@@ -251,26 +264,21 @@ impl Engine {
             }
         };
         let reply = mcp_http::json_reply(200, jsonrpc::result_response(&id, &result));
-        self.mcp_effect(
-            request,
-            reply,
-            Method::ToolsCall,
-            outcome,
-            Some(pipeline),
-            now,
-        )
+        let ending = McpEnding {
+            pipeline: Some(pipeline),
+            ..McpEnding::new(reply, Method::ToolsCall, outcome)
+        };
+        self.mcp_effect(request, ending, now)
     }
 
     /// Headers every MCP answer carries, the log line and the metric.
-    fn mcp_effect(
-        &mut self,
-        request: &Request,
-        mut reply: Reply,
-        method: Method,
-        outcome: Outcome,
-        pipeline: Option<&'static str>,
-        now: u64,
-    ) -> Effect {
+    pub(super) fn mcp_effect(&mut self, request: &Request, ending: McpEnding, now: u64) -> Effect {
+        let McpEnding {
+            mut reply,
+            method,
+            outcome,
+            pipeline,
+        } = ending;
         self.challenge(&mut reply);
         reply.headers.push(("x-request-id", request.id.clone()));
         if method == Method::ToolsCall && self.settings.server_timing {

@@ -7,7 +7,7 @@ use proxy_wasm::types::{BufferType, MapType, Status};
 
 use super::count::{self, Kind};
 use crate::layout::{Layout, LAYOUT};
-use crate::shared::{CasMismatch, SharedStore};
+use crate::store::{CasMismatch, SharedStore};
 
 /// Wall-clock milliseconds: shared-data expiries must mean the same to every worker.
 pub fn now_ms() -> u64 {

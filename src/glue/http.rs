@@ -35,7 +35,7 @@ fn action(a: engine::Action) -> Action {
 impl Context for Http {
     fn on_http_call_response(
         &mut self,
-        token: u32,
+        call_id: u32,
         _headers: usize,
         body_size: usize,
         _trailers: usize,
@@ -43,14 +43,14 @@ impl Context for Http {
         // The SDK made this context effective before calling here.
         count::hit(Kind::OnHttpCallResponse);
         count::hit(Kind::SetEffectiveContext);
-        self.vm.call_replied(self.id, token, body_size);
+        self.vm.call_replied(self.id, call_id, body_size);
     }
 
     fn on_done(&mut self) -> bool {
         count::hit(Kind::OnDone);
         count::publish();
-        if let Ok(mut slot) = self.vm.engine.try_borrow_mut() {
-            if let Some(engine) = slot.as_mut() {
+        if let Ok(mut guard) = self.vm.engine.try_borrow_mut() {
+            if let Some(engine) = guard.as_mut() {
                 engine.on_request_gone(self.id);
             }
         }

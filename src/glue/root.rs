@@ -33,7 +33,7 @@ impl Root {
 impl Context for Root {
     fn on_http_call_response(
         &mut self,
-        token: u32,
+        call_id: u32,
         _headers: usize,
         body_size: usize,
         _trailers: usize,
@@ -41,7 +41,7 @@ impl Context for Root {
         // The SDK made this context effective before calling here.
         count::hit(Kind::OnHttpCallResponse);
         count::hit(Kind::SetEffectiveContext);
-        self.vm.call_replied(self.vm.root_id, token, body_size);
+        self.vm.call_replied(self.vm.root_id, call_id, body_size);
     }
 
     /// Envoy ends a root context when its plugin configuration or module was replaced (an ECDS or

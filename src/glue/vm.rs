@@ -9,8 +9,8 @@ use log::warn;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType};
 
-use crate::call::CallReply;
-use crate::engine::{Effect, Engine};
+use crate::callout::CallReply;
+use crate::engine::{CallId, Effect, Engine};
 
 use super::count::{self, Kind};
 use super::host::{self, HostStore};
@@ -19,7 +19,7 @@ use super::metrics::Metrics;
 /// Longest tick the timer is armed for; a later wake simply re-arms.
 const MAX_TICK_MS: u64 = 60_000;
 
-/// The one status whose `Retry-After` the engine reads (src/engine/calls.rs).
+/// The one status whose `Retry-After` the engine reads (src/service_call.rs).
 const RETRY_AFTER_STATUS: u16 = 429;
 
 /// How often the host's log level is read again: a level changed at run time (Envoy's admin
@@ -103,8 +103,8 @@ impl Vm {
         self.effective.set(Some(current));
         self.follow_log_level(now);
         let (result, effects) = {
-            let mut slot = self.engine.borrow_mut();
-            let engine = slot.as_mut()?;
+            let mut guard = self.engine.borrow_mut();
+            let engine = guard.as_mut()?;
             f(engine, now)
         };
         self.execute(effects, now);
@@ -150,7 +150,8 @@ impl Vm {
                     }
                     let more = match self.engine.borrow_mut().as_mut() {
                         Some(engine) => {
-                            engine.dispatched(owner, result.map_err(|_| ()), now, &HostStore)
+                            let result = result.map(CallId).map_err(|_| ());
+                            engine.dispatched(owner, result, now, &HostStore)
                         }
                         None => Vec::new(),
                     };
@@ -217,10 +218,13 @@ impl Vm {
     }
 
     /// A callout answered; the SDK delivers it to whichever context dispatched it.
-    pub fn call_replied(&self, current: u32, token: u32, body_size: usize) {
+    pub fn call_replied(&self, current: u32, call_id: u32, body_size: usize) {
         let reply = self.read_reply(body_size);
         self.drive(current, |engine, now| {
-            ((), engine.on_call_reply(token, &reply, now, &HostStore))
+            (
+                (),
+                engine.on_call_reply(CallId(call_id), &reply, now, &HostStore),
+            )
         });
     }
 

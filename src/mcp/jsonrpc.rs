@@ -5,12 +5,12 @@
 //! given twice refused, so a proxy in front cannot be shown one `method` while the filter acts on
 //! another.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::json_depth;
+use crate::json_top::{member, TopLevel};
 
 pub const PARSE_ERROR: i32 = -32700;
 pub const INVALID_REQUEST: i32 = -32600;
@@ -100,71 +100,6 @@ impl RpcError {
     }
 }
 
-/// The top level of a message: an object whose keys are all different (kept in order), an array
-/// (a batch) or anything else.
-enum Top {
-    Object(Vec<(String, Box<RawValue>)>),
-    Array,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Top {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopVisitor)
-    }
-}
-
-struct TopVisitor;
-
-impl<'de> Visitor<'de> for TopVisitor {
-    type Value = Top;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-        let mut out: Vec<(String, Box<RawValue>)> = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if out.iter().any(|(k, _)| *k == key) {
-                return Err(de::Error::custom("duplicate key"));
-            }
-            let value: Box<RawValue> = map.next_value()?;
-            out.push((key, value));
-        }
-        Ok(Top::Object(out))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Top::Array)
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Top, E> {
-        Ok(Top::Other)
-    }
-}
-
 fn invalid(message: &str) -> RpcError {
     RpcError::new(INVALID_REQUEST, format!("Invalid Request: {message}"))
 }
@@ -178,7 +113,7 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Message, RpcError> {
             format!("Parse error: JSON nested deeper than {max_depth} levels"),
         ));
     }
-    let top: Top = serde_json::from_slice(body).map_err(|e| {
+    let top = TopLevel::<&RawValue>::read(body).map_err(|e| {
         if e.is_data() {
             invalid(&format!(
                 "duplicate key at line {} column {}",
@@ -193,16 +128,11 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Message, RpcError> {
         }
     })?;
     let members = match top {
-        Top::Object(members) => members,
-        Top::Array => return Err(invalid("batches are not supported")),
-        Top::Other => return Err(invalid("expected a JSON-RPC object")),
+        TopLevel::Object(members) => members,
+        TopLevel::Array => return Err(invalid("batches are not supported")),
+        TopLevel::Scalar => return Err(invalid("expected a JSON-RPC object")),
     };
-    let get = |name: &str| {
-        members
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.get())
-    };
+    let get = |name: &str| member(&members, name).map(|v| v.get());
     if get("jsonrpc") != Some(r#""2.0""#) {
         return Err(invalid("\"jsonrpc\" must be \"2.0\""));
     }

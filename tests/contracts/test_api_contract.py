@@ -41,7 +41,7 @@ def test_request_schema_follows_the_validation_code():
     assert set(req["required"]) == {"sessionId", "customerNumber", "intent"}
     text_max = int(rust_const("src/payload.rs", "MAX_TEXT_CHARS"))
     cn_max = int(rust_const("src/payload.rs", "MAX_CUSTOMER_NUMBER_CHARS"))
-    pattern = rust_const("src/config.rs", "DEFAULT_CUSTOMER_PATTERN").strip('"')
+    pattern = rust_const("src/config/mod.rs", "DEFAULT_CUSTOMER_PATTERN").strip('"')
     for field in ("sessionId", "intent"):
         assert (props[field]["minLength"], props[field]["maxLength"]) == (1, text_max)
     cn = props["customerNumber"]

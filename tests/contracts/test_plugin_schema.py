@@ -1,5 +1,5 @@
 """schema/plugin-config.schema.json: itself valid, its verdict on the shared examples (the Rust
-test tests/contract_config_schema.rs checks src/config.rs's verdict on the same files), and every
+test tests/contract_config_schema.rs checks src/config/ verdict on the same files), and every
 shipped plugin configuration (envoy/*.yaml, deploy/**) valid against it."""
 
 import json
@@ -27,9 +27,9 @@ def test_valid_examples_pass_the_schema(example):
 def test_invalid_examples_fail_the_schema(example):
     errors = list(VALIDATOR.iter_errors(example["config"]))
     assert errors, f"{example['name']}: the schema accepts {example['config']}"
-    # The schema blames the field src/config.rs names, or an object enclosing it (an unknown
+    # The schema blames the field src/config/ names, or an object enclosing it (an unknown
     # or missing field is the enclosing object's error).
-    # src/config.rs names a list element `rows[0]`, jsonschema's path reads `rows.0`.
+    # src/config/ names a list element `rows[0]`, jsonschema's path reads `rows.0`.
     field = re.sub(r"\[(\d+)\]", r".\1", example["field"])
     places = {".".join(str(p) for p in e.absolute_path) for e in errors}
     assert any(p in ("", field) or field.startswith(p + ".") for p in places), (field, places)

@@ -132,7 +132,7 @@ fn rewire(mut yaml: String, mocks: &Mocks, opts: &EnvoyOptions, demo_plugin: boo
         (9001, Service::Token),
         (9002, Service::Profile),
         (9003, Service::Orders),
-        (9004, Service::Crm),
+        (9004, Service::Tickets),
     ] {
         replace(
             &mut yaml,

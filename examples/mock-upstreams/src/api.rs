@@ -88,7 +88,7 @@ pub fn handle(
             .strip_prefix(PROFILE_PREFIX)
             .is_some_and(|id| !id.is_empty() && !id.contains('/')),
         Service::Orders => path == ORDERS_PATH,
-        Service::Crm => path == TICKETS_PATH,
+        Service::Tickets => path == TICKETS_PATH,
         Service::Token => false,
     };
     if !known {
@@ -103,7 +103,7 @@ pub fn handle(
     match service {
         Service::Profile => profile(path.get(PROFILE_PREFIX.len()..).unwrap_or_default()),
         Service::Orders => orders(query),
-        Service::Crm => tickets(query),
+        Service::Tickets => tickets(query),
         Service::Token => reply::not_found(),
     }
 }

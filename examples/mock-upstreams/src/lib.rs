@@ -57,7 +57,7 @@ pub enum Service {
     /// `GET /api/v1/orders?customerId=..&limit=..&sort=createdDesc`.
     Orders,
     /// `GET /api/v1/crm/tickets?customerId=..&status=open`.
-    Crm,
+    Tickets,
 }
 
 impl Service {
@@ -66,7 +66,7 @@ impl Service {
         Service::Token,
         Service::Profile,
         Service::Orders,
-        Service::Crm,
+        Service::Tickets,
     ];
 
     /// Short lowercase name, as used in the binary's output.
@@ -75,7 +75,8 @@ impl Service {
             Service::Token => "token",
             Service::Profile => "profile",
             Service::Orders => "orders",
-            Service::Crm => "crm",
+            // The binary's output and `--crm-port` keep the name the demo scripts use.
+            Service::Tickets => "crm",
         }
     }
 
@@ -85,7 +86,7 @@ impl Service {
             Service::Token => 0,
             Service::Profile => 1,
             Service::Orders => 2,
-            Service::Crm => 3,
+            Service::Tickets => 3,
         }
     }
 }

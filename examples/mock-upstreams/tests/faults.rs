@@ -101,7 +101,7 @@ fn faults_are_per_service_and_can_be_cleared() {
     let mocks = start();
     let t = token(&mocks);
     mocks.set_sticky_fault(Service::Orders, Some(unavailable()));
-    mocks.push_fault(Service::Crm, Fault::Malformed);
+    mocks.push_fault(Service::Tickets, Fault::Malformed);
     assert_eq!(profile(&mocks, DEMO_CUSTOMER_ID, &t).status, 200);
     mocks.clear_faults();
     let orders = common::get(
@@ -113,7 +113,7 @@ fn faults_are_per_service_and_can_be_cleared() {
     assert_eq!(orders.status, 200);
     let crm = common::get(
         &mocks,
-        Service::Crm,
+        Service::Tickets,
         "/api/v1/crm/tickets?customerId=CUST-992847&status=open",
         Some(&t),
     );
@@ -159,7 +159,7 @@ fn body_fault_sends_raw_bytes() {
     let mocks = start();
     let t = token(&mocks);
     mocks.push_fault(
-        Service::Crm,
+        Service::Tickets,
         Fault::Body {
             status: 200,
             body: br#"{"tickets":null}"#.to_vec(),
@@ -167,7 +167,7 @@ fn body_fault_sends_raw_bytes() {
     );
     let a = common::get(
         &mocks,
-        Service::Crm,
+        Service::Tickets,
         "/api/v1/crm/tickets?customerId=CUST-992847&status=open",
         Some(&t),
     );

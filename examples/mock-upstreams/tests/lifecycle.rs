@@ -27,7 +27,7 @@ fn ephemeral_ports_are_distinct_and_listening() {
         assert!(TcpStream::connect(("127.0.0.1", *port)).is_ok());
     }
     assert_eq!(
-        mocks.base_url(Service::Crm),
+        mocks.base_url(Service::Tickets),
         format!("http://127.0.0.1:{}", ports[3])
     );
 }

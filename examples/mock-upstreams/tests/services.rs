@@ -124,7 +124,7 @@ fn data_services_require_a_live_issued_bearer_token() {
     assert_eq!(orders.status, 401);
     let crm = get(
         &mocks,
-        Service::Crm,
+        Service::Tickets,
         "/api/v1/crm/tickets?customerId=CUST-992847&status=open",
         Some("nope"),
     );
@@ -155,7 +155,7 @@ fn revoked_tokens_are_refused_and_new_ones_work() {
             "/api/v1/orders?customerId=CUST-992847&limit=5&sort=createdDesc",
         ),
         (
-            Service::Crm,
+            Service::Tickets,
             "/api/v1/crm/tickets?customerId=CUST-992847&status=open",
         ),
     ] {
@@ -200,7 +200,7 @@ fn demo_customer_data_matches_the_contract() {
 
     let c = get(
         &mocks,
-        Service::Crm,
+        Service::Tickets,
         "/api/v1/crm/tickets?customerId=CUST-992847&status=open",
         Some(&t),
     );
@@ -240,7 +240,7 @@ fn other_customers_cover_sparse_and_multi_record_cases() {
 
     let tickets = get(
         &mocks,
-        Service::Crm,
+        Service::Tickets,
         "/api/v1/crm/tickets?customerId=CUST-100002&status=open",
         Some(&t),
     )
@@ -263,7 +263,7 @@ fn unknown_customers_and_paths_answer_404_json() {
     assert_eq!(encoded.json()["fullName"], "Elena Rostova");
     let empty = get(
         &mocks,
-        Service::Crm,
+        Service::Tickets,
         "/api/v1/crm/tickets?customerId=CUST-000000&status=open",
         Some(&t),
     );

@@ -7,11 +7,12 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 
+use crate::callout::{Call, CallReply};
 use crate::config::test_settings;
 use crate::engine::*;
 use crate::mcp::protocol::{Method, Outcome};
 use crate::metrics::Observation;
-use crate::shared::MemoryStore;
+use crate::store::MemoryStore;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -26,7 +27,7 @@ struct Sim {
     engine: Engine,
     store: Rc<MemoryStore>,
     now: u64,
-    next_token: u32,
+    next_call_id: u32,
     calls: Vec<(u32, Call)>,
     answers: HashMap<u32, (Reply, &'static str)>,
 }
@@ -78,7 +79,7 @@ impl Sim {
             engine: Engine::new(Rc::new(test_settings(config)), &*store),
             store,
             now: 1_000_000,
-            next_token: 100,
+            next_call_id: 100,
             calls: Vec::new(),
             answers: HashMap::new(),
         }
@@ -89,11 +90,14 @@ impl Sim {
         while let Some(e) = queue.pop_front() {
             match e {
                 Effect::Dispatch { owner, call, .. } => {
-                    self.next_token += 1;
-                    self.calls.push((self.next_token, call));
-                    let more =
-                        self.engine
-                            .dispatched(owner, Ok(self.next_token), self.now, &*self.store);
+                    self.next_call_id += 1;
+                    self.calls.push((self.next_call_id, call));
+                    let more = self.engine.dispatched(
+                        owner,
+                        Ok(CallId(self.next_call_id)),
+                        self.now,
+                        &*self.store,
+                    );
                     queue.extend(more);
                 }
                 Effect::Respond {
@@ -155,8 +159,10 @@ impl Sim {
             .unwrap_or_else(|| panic!("no call to {cluster}"))
     }
 
-    fn reply(&mut self, token: u32, r: CallReply) {
-        let effects = self.engine.on_call_reply(token, &r, self.now, &*self.store);
+    fn reply(&mut self, call_id: u32, r: CallReply) {
+        let effects = self
+            .engine
+            .on_call_reply(CallId(call_id), &r, self.now, &*self.store);
         self.run(effects);
     }
 

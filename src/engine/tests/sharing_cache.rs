@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use super::sim::*;
 use crate::metrics::Observation;
-use crate::shared::MemoryStore;
+use crate::store::MemoryStore;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -47,7 +47,7 @@ fn followers_take_over_when_the_leader_goes() {
     sim.engine.on_request_gone(1);
     assert_eq!(
         sim.engine.next_wake(sim.now),
-        Some(0),
+        Some(sim.now),
         "the new leader is sent at the next tick"
     );
     sim.tick();

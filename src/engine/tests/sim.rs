@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
+pub(super) use crate::callout::{Call, CallReply};
 use crate::config::test_settings;
 use crate::engine::*;
 use crate::metrics::Observation;
-use crate::shared::MemoryStore;
+use crate::store::MemoryStore;
 
 pub(super) const BODY: &[u8] =
     br#"{"sessionId":"s-1","customerNumber":"CUST-992847","intent":"order_status","variables":{}}"#;
@@ -16,12 +17,13 @@ pub(super) const PROFILE: &str =
 pub(super) const ORDERS: &str = r#"{"items":[{"orderNumber":"ORD-2024-88412","total":249.9}]}"#;
 pub(super) const TICKETS: &str = r#"{"tickets":[{"ticketId":"TCK-55102","priority":"High"}]}"#;
 
-/// One worker's engine plus a fake host: dispatches get increasing tokens, answers are recorded.
+/// One worker's engine plus a fake host: dispatches get increasing callout ids, answers are
+/// recorded.
 pub(super) struct Sim {
     pub(super) engine: Engine,
     pub(super) store: Rc<MemoryStore>,
     pub(super) now: u64,
-    pub(super) next_token: u32,
+    pub(super) next_call_id: u32,
     pub(super) calls: Vec<(u32, Owner, Call)>,
     pub(super) answers: HashMap<u32, Reply>,
     pub(super) refuse_dispatch: bool,
@@ -87,7 +89,7 @@ impl Sim {
             engine,
             store,
             now: 1_000_000,
-            next_token: 100,
+            next_call_id: 100,
             calls: Vec::new(),
             answers: HashMap::new(),
             refuse_dispatch: false,
@@ -102,14 +104,16 @@ impl Sim {
                     let result = if self.refuse_dispatch {
                         Err(())
                     } else {
-                        self.next_token += 1;
-                        self.calls.push((self.next_token, owner, call));
-                        Ok(self.next_token)
+                        self.next_call_id += 1;
+                        self.calls.push((self.next_call_id, owner, call));
+                        Ok(self.next_call_id)
                     };
-                    queue.extend(
-                        self.engine
-                            .dispatched(owner, result, self.now, &*self.store),
-                    );
+                    queue.extend(self.engine.dispatched(
+                        owner,
+                        result.map(CallId),
+                        self.now,
+                        &*self.store,
+                    ));
                 }
                 Effect::Respond { ctx, reply, .. } => {
                     assert!(
@@ -161,12 +165,14 @@ impl Sim {
         self.tick();
     }
 
-    pub(super) fn answer(&mut self, token: u32, r: CallReply) {
-        let effects = self.engine.on_call_reply(token, &r, self.now, &*self.store);
+    pub(super) fn answer(&mut self, call_id: u32, r: CallReply) {
+        let effects = self
+            .engine
+            .on_call_reply(CallId(call_id), &r, self.now, &*self.store);
         self.run(effects);
     }
 
-    /// Tokens of the calls so far that went to `cluster`.
+    /// Callout ids of the calls so far that went to `cluster`.
     pub(super) fn to(&self, cluster: &str) -> Vec<u32> {
         self.calls
             .iter()
@@ -182,8 +188,13 @@ impl Sim {
             .unwrap_or_else(|| panic!("no call to {cluster}"))
     }
 
-    pub(super) fn call(&self, token: u32) -> &Call {
-        &self.calls.iter().find(|(t, _, _)| *t == token).unwrap().2
+    pub(super) fn call(&self, call_id: u32) -> &Call {
+        &self
+            .calls
+            .iter()
+            .find(|(id, _, _)| *id == call_id)
+            .unwrap()
+            .2
     }
 
     /// Cold start: the request waits, the tick fetches the token, the token lands.

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use super::sim::*;
 use crate::engine::*;
-use crate::shared::MemoryStore;
+use crate::store::MemoryStore;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
