@@ -96,10 +96,13 @@ SOAK_SECS ?= 1200
 soak: build
 	SOAK_SECS=$(SOAK_SECS) SOAK_REPORT=bench/soak.md cargo test --test e2e_soak -- --nocapture
 
-## Benchmark (not part of `make test`): bench/run.sh writes bench/results.md. BENCH_RSS_RUN=0
-## skips the 1M-request RSS run; see bench/run.sh for the other knobs.
+## Benchmark (not part of `make test`): bench/run.sh builds the filter, the minimal filter of the
+## limit row (bench/minimal-filter) and the host-call counting build, and writes bench/results.md
+## (after `make size`, whose tables it keeps). BENCH_RSS_RUN=0 skips the 1M-request RSS run; see
+## bench/run.sh for the other knobs. Holds the lock every user of the benchmark's and the demo's
+## fixed ports takes.
 bench: size
-	bench/run.sh
+	flock /tmp/cognigy-fixed-ports.lock bench/run.sh
 
 ## Where the filter's bytes go (scripts/wasm-size.sh): sections, code by crate and module, the
 ## largest functions, read from the optimized build with its names kept.

@@ -15,13 +15,23 @@ clusters are benchmarked exactly as shipped. Changes, each asserted to apply:
   without the filter, to put the enrich figure (three upstream calls) in proportion;
 - with NOMASK_PORT, a copy of the gateway listener there (`gateway_nomask`) whose filter has the
   same configuration but the privacy rules off (`maskFields: []`, `maskPatterns: false`): the
-  cost of dropping, masking and scanning, measured against the gateway in the same process.
+  cost of dropping, masking and scanning, measured against the gateway in the same process;
+- with BENCH_MINIMAL_PORT (and BENCH_MINIMAL_WASM, BENCH_MINIMAL_CONFIG in the environment), a
+  copy of the gateway listener there (`minimal`) running bench/minimal-filter in a VM of its own:
+  the limit row;
+- with BENCH_COUNT_PORT (and BENCH_COUNT_WASM), a copy (`gateway_count`) running the product's
+  host-call counting build (feature count-host-calls) in a VM of its own, same configuration;
+- with BENCH_CONFIG_LISTENERS ({"NAME": [PORT, CONFIG], ...}), one copy per entry with that
+  plugin configuration: a feature's cost, each off against all on, in the same process;
+- with BENCH_VARIANT_LISTENERS ("NAME=PORT=WASM ..."), one such copy per word: other builds of
+  the product (bench/build-variant.sh), measured in the same process.
 
 usage: render-bootstrap.py OUT WASM LISTENER_PORT FLOOR_PORT ADMIN_PORT TOKEN PROFILE ORDERS CRM
        [PLUGIN_CONFIG [NOMASK_PORT]]
 """
 
 import json
+import os
 import pathlib
 import re
 import sys
@@ -102,25 +112,57 @@ def main() -> None:
     replace(f"{indent}value: |\n{indent}  {current}\n", f"{indent}value: |\n{indent}  {plugin_config}\n")
     replace('              - match: { prefix: "/healthz" }\n',
             FLOOR_ROUTE + '              - match: { prefix: "/healthz" }\n')
-    nomask = ""
+    start, end = yaml.find("  - name: gateway\n"), yaml.find("\n  clusters:\n")
+    if start < 0 or end < start:
+        sys.exit("render-bootstrap: gateway listener not found")
+    gateway = yaml[start:end + 1]
+
+    def copy_gateway(port: str, name: str, config: str, wasm_file: str = "") -> str:
+        """The gateway listener again on PORT, stat prefix and filter/VM names NAME, plugin
+        configuration CONFIG, and (WASM_FILE) another module in a VM of its own."""
+        copy = f"  - name: {name}\n" + gateway[len("  - name: gateway\n"):]
+        edits = [
+            (f"port_value: {listener} ", f"port_value: {port} "),
+            ("stat_prefix: gateway\n", f"stat_prefix: {name}\n"),
+            ("name: cognigy_enrich\n                root_id", f"name: {name}\n                root_id"),
+            (f"  {plugin_config}\n", f"  {config}\n"),
+        ]
+        if wasm_file:
+            edits += [
+                (f"filename: {pathlib.Path(wasm).resolve()}", f"filename: {pathlib.Path(wasm_file).resolve()}"),
+                ("vm_id: cognigy_enrich\n", f"vm_id: {name}\n"),
+            ]
+        for old, new in edits:
+            if copy.count(old) != 1:
+                sys.exit(f"render-bootstrap: gateway listener has {copy.count(old)} of {old!r}, expected 1")
+            copy = copy.replace(old, new)
+        return copy
+
+    extra = ""
     if nomask_port:
-        start, end = yaml.find("  - name: gateway\n"), yaml.find("\n  clusters:\n")
-        if start < 0 or end < start:
-            sys.exit("render-bootstrap: gateway listener not found")
-        gateway = yaml[start:end + 1]
         off = json.loads(plugin_config)
         off["privacy"] = {"maskFields": [], "maskPatterns": False}
-        nomask = "  - name: gateway_nomask\n" + gateway[len("  - name: gateway\n"):]
-        for old, new in [
-            (f"port_value: {listener} ", f"port_value: {nomask_port} "),
-            ("stat_prefix: gateway\n", "stat_prefix: gateway_nomask\n"),
-            ("name: cognigy_enrich\n                root_id", "name: cognigy_enrich_nomask\n                root_id"),
-            (f"  {plugin_config}\n", f"  {json.dumps(off)}\n"),
-        ]:
-            if nomask.count(old) != 1:
-                sys.exit(f"render-bootstrap: gateway listener has {nomask.count(old)} of {old!r}, expected 1")
-            nomask = nomask.replace(old, new)
-    replace("\n  clusters:\n", "\n" + nomask + FLOOR_LISTENER.replace("{floor_port}", floor))
+        extra += copy_gateway(nomask_port, "gateway_nomask", json.dumps(off))
+    # The limit row: the minimal filter (bench/minimal-filter) in a VM of its own. Its root_id
+    # stays `cognigy_enrich`: the minimal filter ignores it.
+    minimal_port = os.environ.get("BENCH_MINIMAL_PORT")
+    if minimal_port:
+        extra += copy_gateway(minimal_port, "minimal", os.environ["BENCH_MINIMAL_CONFIG"],
+                              os.environ["BENCH_MINIMAL_WASM"])
+    # Other builds of the product (bench/build-variant.sh), same configuration: NAME=PORT=WASM
+    # words, each a listener and VM of its own.
+    for word in os.environ.get("BENCH_VARIANT_LISTENERS", "").split():
+        name, port, wasm_file = word.split("=", 2)
+        extra += copy_gateway(port, name, plugin_config, wasm_file)
+    # The product with another configuration: {"NAME": [PORT, {configuration}], ...}.
+    for name, (port, config) in json.loads(os.environ.get("BENCH_CONFIG_LISTENERS", "{}")).items():
+        extra += copy_gateway(str(port), name, json.dumps(config))
+    # The counting build of the product (feature count-host-calls), same configuration.
+    count_port = os.environ.get("BENCH_COUNT_PORT")
+    if count_port:
+        extra += copy_gateway(count_port, "gateway_count", plugin_config,
+                              os.environ["BENCH_COUNT_WASM"])
+    replace("\n  clusters:\n", "\n" + extra + FLOOR_LISTENER.replace("{floor_port}", floor))
     header = "# GENERATED by bench/render-bootstrap.py from envoy/envoy.yaml; do not edit.\n"
     pathlib.Path(out).write_text(header + yaml)
 

@@ -8,7 +8,9 @@ use proxy_wasm::types::{Action, BufferType, MapType};
 use crate::auth::Scheme;
 use crate::engine::{self, McpHeaders, RequestHead};
 
+use super::count::{self, Kind};
 use super::credentials;
+use super::headers::RequestHeaders;
 use super::host::{self, HostStore};
 use super::vm::Vm;
 
@@ -38,10 +40,15 @@ impl Context for Http {
         body_size: usize,
         _trailers: usize,
     ) {
+        // The SDK made this context effective before calling here.
+        count::hit(Kind::OnHttpCallResponse);
+        count::hit(Kind::SetEffectiveContext);
         self.vm.call_replied(self.id, call_id, body_size);
     }
 
     fn on_done(&mut self) -> bool {
+        count::hit(Kind::OnDone);
+        count::publish();
         if let Ok(mut guard) = self.vm.engine.try_borrow_mut() {
             if let Some(engine) = guard.as_mut() {
                 engine.on_request_gone(self.id);
@@ -53,8 +60,9 @@ impl Context for Http {
 
 impl HttpContext for Http {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let get = |name: &str| host::header(MapType::HttpRequestHeaders, name);
-        let path = get(":path").unwrap_or_default();
+        count::hit(Kind::OnRequestHeaders);
+        // `:path` alone first: a request that is not ours costs one read.
+        let path = host::header(MapType::HttpRequestHeaders, ":path").unwrap_or_default();
         let (ours, jwt_key) = self.vm.engine.borrow().as_ref().map_or((false, None), |e| {
             let s = e.settings();
             let jwt = s
@@ -66,10 +74,12 @@ impl HttpContext for Http {
         if !ours {
             return Action::Continue;
         }
+        let headers = RequestHeaders::read();
+        let get = |name: &str| headers.first(name);
         let method = get(":method").unwrap_or_default();
         let content_type = get("content-type");
         let content_length = get("content-length");
-        let creds = credentials::read(jwt_key.as_deref());
+        let creds = credentials::read(&headers, jwt_key.as_deref());
         let request_id = get("x-request-id");
         let head = RequestHead {
             method: &method,
@@ -114,6 +124,7 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        count::hit(Kind::OnRequestBody);
         let id = self.id;
         let mut read = || host::buffer(BufferType::HttpRequestBody, body_size);
         self.vm

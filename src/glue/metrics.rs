@@ -3,6 +3,7 @@
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 
+use super::count::{self, Kind};
 use crate::metrics::{catalog, MetricKind, Observation};
 
 #[derive(Default)]
@@ -33,12 +34,14 @@ impl Metrics {
             for (index, value) in obs.records() {
                 match self.ids.get(index).copied().flatten() {
                     Some((MetricKind::Counter, id)) => {
+                        count::hit(Kind::IncrementMetric);
                         let _ = hostcalls::increment_metric(
                             id,
                             i64::try_from(value).unwrap_or(i64::MAX),
                         );
                     }
                     Some((MetricKind::Histogram, id)) => {
+                        count::hit(Kind::RecordMetric);
                         let _ = hostcalls::record_metric(id, value);
                     }
                     None => {}

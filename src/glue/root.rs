@@ -12,6 +12,7 @@ use crate::engine::Engine;
 use crate::layout::LAYOUT;
 use crate::metrics::Observation;
 
+use super::count::{self, Kind};
 use super::host::{self, HostStore};
 use super::http::Http;
 use super::metrics::Metrics;
@@ -37,6 +38,9 @@ impl Context for Root {
         body_size: usize,
         _trailers: usize,
     ) {
+        // The SDK made this context effective before calling here.
+        count::hit(Kind::OnHttpCallResponse);
+        count::hit(Kind::SetEffectiveContext);
         self.vm.call_replied(self.vm.root_id, call_id, body_size);
     }
 
@@ -101,13 +105,17 @@ impl RootContext for Root {
     }
 
     fn on_tick(&mut self) {
-        self.vm.ticked(host::now_ms());
-        self.vm.drive(self.vm.root_id, |engine, now| {
+        count::hit(Kind::OnTick);
+        let now = host::now_ms();
+        self.vm.ticked(now);
+        self.vm.drive_at(self.vm.root_id, now, |engine, now| {
             ((), engine.on_tick(now, &HostStore))
         });
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        count::hit(Kind::OnContextCreate);
+        count::context_created();
         Some(Box::new(Http::new(context_id, Rc::clone(&self.vm))))
     }
 
