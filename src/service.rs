@@ -236,12 +236,13 @@ impl<T> std::ops::IndexMut<Service> for PerService<T> {
 }
 
 /// What a service returned, reduced to what the answer and the prompt need. Lists and the profile
-/// stay as the upstream's raw JSON text so they are passed through without being rebuilt.
+/// stay as the upstream's raw JSON text so they are passed through without being rebuilt. Named
+/// by shape, not by service: which service a value came from is where it is kept (a
+/// [`PerService`]), so a new list service needs no variant of its own.
 #[derive(Debug, Clone)]
 pub enum ServiceData {
     Profile(Profile),
-    Orders(Listing),
-    Tickets(Listing),
+    List(Listing),
 }
 
 impl ServiceData {
@@ -254,7 +255,7 @@ impl ServiceData {
 
     pub fn as_listing(&self) -> Option<&Listing> {
         match self {
-            ServiceData::Orders(l) | ServiceData::Tickets(l) => Some(l),
+            ServiceData::List(l) => Some(l),
             ServiceData::Profile(_) => None,
         }
     }
@@ -359,7 +360,7 @@ pub fn parse_reply(
             let mut reply: OrdersReply = from_json(text)?;
             reply.items.truncate(max_items);
             let first_label = label_of(reply.items.first().map(|b| &**b), |l| l.order_number);
-            Ok(ServiceData::Orders(Listing {
+            Ok(ServiceData::List(Listing {
                 items: reply.items,
                 first_label,
             }))
@@ -368,7 +369,7 @@ pub fn parse_reply(
             let mut reply: TicketsReply = from_json(text)?;
             reply.tickets.truncate(max_items);
             let first_label = label_of(reply.tickets.first().map(|b| &**b), |l| l.priority);
-            Ok(ServiceData::Tickets(Listing {
+            Ok(ServiceData::List(Listing {
                 items: reply.tickets,
                 first_label,
             }))
@@ -468,7 +469,7 @@ mod tests {
     #[test]
     fn orders_truncated_and_first_number_read() {
         let body = br#"{"items":[{"orderNumber":"A1"},{"orderNumber":"A2"},{"orderNumber":"A3"}],"total":3}"#;
-        let ServiceData::Orders(l) = parse_reply(Service::Orders, body, 1024, 2).unwrap() else {
+        let ServiceData::List(l) = parse_reply(Service::Orders, body, 1024, 2).unwrap() else {
             panic!()
         };
         assert_eq!(l.items.len(), 2);
@@ -489,7 +490,7 @@ mod tests {
 
     #[test]
     fn tickets_first_priority_and_non_object_items() {
-        let ServiceData::Tickets(l) = parse_reply(
+        let ServiceData::List(l) = parse_reply(
             Service::Tickets,
             br#"{"tickets":[{"priority":"High"},7]}"#,
             1024,
@@ -499,7 +500,7 @@ mod tests {
             panic!()
         };
         assert_eq!(l.first_label.as_deref(), Some("High"));
-        let ServiceData::Tickets(l) =
+        let ServiceData::List(l) =
             parse_reply(Service::Tickets, br#"{"tickets":[7]}"#, 1024, 5).unwrap()
         else {
             panic!()
@@ -521,7 +522,7 @@ mod tests {
     #[test]
     fn items_are_passed_on_verbatim() {
         let body = b"{\"tickets\":\r[\r{\"priority\" : 1e400}\t, [18E33333333333333300]]}";
-        let ServiceData::Tickets(l) = parse_reply(Service::Tickets, body, 1024, 5).unwrap() else {
+        let ServiceData::List(l) = parse_reply(Service::Tickets, body, 1024, 5).unwrap() else {
             panic!()
         };
         let items: Vec<&str> = l.items.iter().map(|i| i.get()).collect();

@@ -129,7 +129,7 @@ fuzz_target!(|data: &[u8]| {
         };
     let listing = |service, body: &[u8], skip: bool| -> Option<ServiceData> {
         match parse_reply(service, body, MAX_BODY, max_items) {
-            Ok(l @ (ServiceData::Orders(_) | ServiceData::Tickets(_))) if !skip => Some(l),
+            Ok(l @ ServiceData::List(_)) if !skip => Some(l),
             _ => None,
         }
     };

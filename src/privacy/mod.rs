@@ -39,11 +39,16 @@ impl PrivacySettings {
         data: [Option<&'a ServiceData>; 3],
     ) -> Result<[Option<Cow<'a, ServiceData>>; 3], RedactError> {
         let [a, b, c] = data;
-        Ok([self.redact(a)?, self.redact(b)?, self.redact(c)?])
+        Ok([
+            self.redact(Service::Profile, a)?,
+            self.redact(Service::Orders, b)?,
+            self.redact(Service::Tickets, c)?,
+        ])
     }
 
     fn redact<'a>(
         &self,
+        service: Service,
         data: Option<&'a ServiceData>,
     ) -> Result<Option<Cow<'a, ServiceData>>, RedactError> {
         let Some(data) = data else {
@@ -54,8 +59,7 @@ impl PrivacySettings {
         }
         let redacted = match data {
             ServiceData::Profile(p) => self.profile(p)?.map(ServiceData::Profile),
-            ServiceData::Orders(l) => self.listing(Service::Orders, l)?.map(ServiceData::Orders),
-            ServiceData::Tickets(l) => self.listing(Service::Tickets, l)?.map(ServiceData::Tickets),
+            ServiceData::List(l) => self.listing(service, l)?.map(ServiceData::List),
         };
         Ok(Some(match redacted {
             Some(d) => Cow::Owned(d),
@@ -102,7 +106,7 @@ impl PrivacySettings {
         let first = items.first().map_or("", |i| i.get());
         let probe = format!(r#"{{"{key}":[{first}]}}"#);
         let first_label = match parse_reply(service, probe.as_bytes(), usize::MAX, 1) {
-            Ok(ServiceData::Orders(p) | ServiceData::Tickets(p)) => p.first_label,
+            Ok(ServiceData::List(p)) => p.first_label,
             _ => return Err(not_a_record()),
         };
         Ok(Some(Listing { items, first_label }))
@@ -126,7 +130,7 @@ impl PrivacySettings {
         }
         Ok(Redacted {
             records: PerService::try_from_fn(|s| -> Result<_, RedactError> {
-                Ok(match self.redact(g.records[s])? {
+                Ok(match self.redact(s, g.records[s])? {
                     Some(Cow::Owned(changed)) => Some(changed),
                     Some(Cow::Borrowed(_)) | None => None,
                 })
