@@ -35,6 +35,9 @@ pub struct ServiceSpec {
     pub required: bool,
     /// Whether the path has a `{limit}` (and the configuration a `limit`).
     pub has_limit: bool,
+    /// The member of a list service's reply that holds the list (`{"items":[...]}`), for the
+    /// steps that read one item again as a reply (privacy); empty for the profile.
+    pub list_key: &'static str,
 }
 
 impl Service {
@@ -53,6 +56,7 @@ impl Service {
                 path: "/api/v1/customers/{customerNumber}",
                 required: true,
                 has_limit: false,
+                list_key: "",
             },
             Service::Orders => &ServiceSpec {
                 answer_key: "recentOrders",
@@ -64,6 +68,7 @@ impl Service {
                 path: "/api/v1/orders?customerId={customerNumber}&limit={limit}&sort=createdDesc",
                 required: false,
                 has_limit: true,
+                list_key: "items",
             },
             Service::Tickets => &ServiceSpec {
                 answer_key: "openTickets",
@@ -75,6 +80,7 @@ impl Service {
                 path: "/api/v1/crm/tickets?customerId={customerNumber}&status=open",
                 required: false,
                 has_limit: false,
+                list_key: "tickets",
             },
         }
     }
@@ -400,6 +406,23 @@ mod tests {
                 crate::template::PromptTemplate::parse(s.spec().prompt_line).is_ok(),
                 "{s:?}"
             );
+        }
+    }
+
+    #[test]
+    fn every_list_key_is_the_one_the_parser_reads() {
+        for s in Service::ALL {
+            let key = s.spec().list_key;
+            let body = format!(r#"{{"{key}":[{{"a":1}}]}}"#);
+            let parsed = parse_reply(s, body.as_bytes(), 1024, 5);
+            if key.is_empty() {
+                assert!(matches!(parsed, Ok(ServiceData::Profile(_))), "{s:?}");
+            } else {
+                assert!(
+                    matches!(&parsed, Ok(ServiceData::List(l)) if l.items.len() == 1),
+                    "{s:?}"
+                );
+            }
         }
     }
 

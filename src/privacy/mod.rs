@@ -99,10 +99,7 @@ impl PrivacySettings {
             return Ok(None);
         };
         // The label comes from the first item: parse it as a one-item reply.
-        let key = match service {
-            Service::Tickets => "tickets",
-            _ => "items",
-        };
+        let key = service.spec().list_key;
         let first = items.first().map_or("", |i| i.get());
         let probe = format!(r#"{{"{key}":[{first}]}}"#);
         let first_label = match parse_reply(service, probe.as_bytes(), usize::MAX, 1) {
