@@ -14,7 +14,7 @@ use cognigy_enrich::callout::CallReply;
 use cognigy_enrich::config::{Settings, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_WEBHOOK_TOKENS};
 use cognigy_enrich::engine::{CallId, Effect, Engine, Owner, RequestHead};
 use cognigy_enrich::payload;
-use cognigy_enrich::service::{parse_reply, Service, ServiceData};
+use cognigy_enrich::service::{parse_reply, Service};
 use cognigy_enrich::store::MemoryStore;
 
 const BODY: &[u8] = br#"{"sessionId":"bench-session-1","customerNumber":"CUST-992847","intent":"order_status","variables":{"channel":"voice"}}"#;
@@ -204,16 +204,12 @@ fn parts(c: &mut Criterion) {
     let profile = parse_reply(Service::Profile, PROFILE.as_bytes(), max_body, max_items);
     let orders = parse_reply(Service::Orders, ORDERS.as_bytes(), max_body, max_items);
     let tickets = parse_reply(Service::Tickets, TICKETS.as_bytes(), max_body, max_items);
-    let (Ok(ServiceData::Profile(p)), Ok(ServiceData::Orders(o)), Ok(ServiceData::Tickets(t))) =
-        (profile, orders, tickets)
-    else {
+    let (Ok(p), Ok(o), Ok(t)) = (profile, orders, tickets) else {
         eprintln!("mock bodies refused");
         return;
     };
     let gathered = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
-        tickets: Some(&t),
+        records: [Some(&p), Some(&o), Some(&t)].into(),
         ..Gathered::default()
     };
     c.bench_function("aggregate/answer_json", |b| {
@@ -221,11 +217,7 @@ fn parts(c: &mut Criterion) {
     });
     // The privacy step with the default rules on the demo records (what the engine runs before
     // the prompt), against the same records with the rules off.
-    let data = [
-        ServiceData::Profile(p.clone()),
-        ServiceData::Orders(o.clone()),
-        ServiceData::Tickets(t.clone()),
-    ];
+    let data = [p.clone(), o.clone(), t.clone()];
     let off = cognigy_enrich::privacy::PrivacySettings {
         drop_fields: Vec::new(),
         mask_fields: Vec::new(),
@@ -272,7 +264,7 @@ fn answer_cap(c: &mut Criterion) {
         })
         .collect();
     let body = format!(r#"{{"items":[{}]}}"#, orders.join(","));
-    let (Ok(ServiceData::Profile(p)), Ok(ServiceData::Orders(o))) = (
+    let (Ok(p), Ok(o)) = (
         parse_reply(Service::Profile, PROFILE.as_bytes(), 1 << 20, 50),
         parse_reply(Service::Orders, body.as_bytes(), 1 << 20, 50),
     ) else {
@@ -280,8 +272,7 @@ fn answer_cap(c: &mut Criterion) {
         return;
     };
     let gathered = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
+        records: [Some(&p), Some(&o), None].into(),
         ..Gathered::default()
     };
     let prompt = cognigy_enrich::config::PromptSettings::default();

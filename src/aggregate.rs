@@ -3,15 +3,16 @@
 use crate::answer::{self, AnswerError, AnswerSettings};
 use crate::config::PromptSettings;
 use crate::copilot::CopilotSettings;
-use crate::service::{Listing, Profile, Service};
+use crate::service::{Listing, PerService, Profile, Service, ServiceData};
 use crate::template::{Field, PromptTemplate};
 
 /// What each service contributed: its data, or nothing (an optional service that failed).
 #[derive(Debug, Default)]
 pub struct Gathered<'a> {
-    pub profile: Option<&'a Profile>,
-    pub orders: Option<&'a Listing>,
-    pub tickets: Option<&'a Listing>,
+    /// Per service, so what holds for every service (`degraded`, the default prompt's lines)
+    /// needs no arm per service; the typed accessors ([`Gathered::profile`], ...) are for the
+    /// steps that need one service's shape.
+    pub records: PerService<Option<&'a ServiceData>>,
     /// From the request, for templates that name them.
     pub intent: &'a str,
     pub customer_number: &'a str,
@@ -21,14 +22,22 @@ pub struct Gathered<'a> {
     pub mask_patterns: bool,
 }
 
-impl Gathered<'_> {
+impl<'a> Gathered<'a> {
     /// Whether `service` gave something.
     pub fn has(&self, service: Service) -> bool {
-        match service {
-            Service::Profile => self.profile.is_some(),
-            Service::Orders => self.orders.is_some(),
-            Service::Tickets => self.tickets.is_some(),
-        }
+        self.records[service].is_some()
+    }
+
+    pub fn profile(&self) -> Option<&'a Profile> {
+        self.records[Service::Profile].and_then(ServiceData::as_profile)
+    }
+
+    pub fn orders(&self) -> Option<&'a Listing> {
+        self.records[Service::Orders].and_then(ServiceData::as_listing)
+    }
+
+    pub fn tickets(&self) -> Option<&'a Listing> {
+        self.records[Service::Tickets].and_then(ServiceData::as_listing)
     }
 
     /// Answer keys of the services that gave nothing, in answer order.
@@ -89,22 +98,22 @@ impl Gathered<'_> {
         };
         match f {
             Field::CustomerName => self
-                .profile
+                .profile()
                 .map_or(UNAVAILABLE.into(), |p| v(p.full_name.as_ref(), "Unknown")),
             Field::Segment => self
-                .profile
+                .profile()
                 .map_or(UNAVAILABLE.into(), |p| v(p.segment.as_ref(), "Standard")),
             Field::OrderCount => self
-                .orders
+                .orders()
                 .map_or(UNAVAILABLE.into(), |l| l.items.len().to_string()),
             Field::LastOrder => self
-                .orders
+                .orders()
                 .map_or(UNAVAILABLE.into(), |l| listing_label(l, "N/A", cfg)),
             Field::TicketCount => self
-                .tickets
+                .tickets()
                 .map_or(UNAVAILABLE.into(), |l| l.items.len().to_string()),
             Field::TopPriority => self
-                .tickets
+                .tickets()
                 .map_or(UNAVAILABLE.into(), |l| listing_label(l, "Normal", cfg)),
             Field::Intent => clean(self.intent, cfg.max_value_chars),
             Field::CustomerNumber => clean(self.customer_number, cfg.max_value_chars),
@@ -186,7 +195,7 @@ fn truncate_chars(s: &mut String, max_chars: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::{parse_reply, ServiceData};
+    use crate::service::parse_reply;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -194,18 +203,12 @@ mod tests {
         PromptSettings::default()
     }
 
-    fn profile(json: &str) -> Profile {
-        match parse_reply(Service::Profile, json.as_bytes(), 1 << 20, 50).unwrap() {
-            ServiceData::Profile(p) => p,
-            _ => unreachable!(),
-        }
+    fn profile(json: &str) -> ServiceData {
+        parse_reply(Service::Profile, json.as_bytes(), 1 << 20, 50).unwrap()
     }
 
-    fn listing(service: Service, json: &str) -> Listing {
-        match parse_reply(service, json.as_bytes(), 1 << 20, 50).unwrap() {
-            ServiceData::Orders(l) | ServiceData::Tickets(l) => l,
-            ServiceData::Profile(_) => unreachable!(),
-        }
+    fn listing(service: Service, json: &str) -> ServiceData {
+        parse_reply(service, json.as_bytes(), 1 << 20, 50).unwrap()
     }
 
     #[test]
@@ -217,9 +220,7 @@ mod tests {
         );
         let t = listing(Service::Tickets, r#"{"tickets":[{"priority":"High"}]}"#);
         let g = Gathered {
-            profile: Some(&p),
-            orders: Some(&o),
-            tickets: Some(&t),
+            records: [Some(&p), Some(&o), Some(&t)].into(),
             ..Gathered::default()
         };
         assert_eq!(
@@ -234,9 +235,7 @@ mod tests {
         let o = listing(Service::Orders, r#"{"items":[]}"#);
         let t = listing(Service::Tickets, r#"{"tickets":[]}"#);
         let g = Gathered {
-            profile: Some(&p),
-            orders: Some(&o),
-            tickets: Some(&t),
+            records: [Some(&p), Some(&o), Some(&t)].into(),
             ..Gathered::default()
         };
         assert_eq!(
@@ -254,9 +253,7 @@ mod tests {
         );
         let t = listing(Service::Tickets, r#"{"tickets":[{"subject":"s"}]}"#);
         let g = Gathered {
-            profile: Some(&p),
-            orders: Some(&o),
-            tickets: Some(&t),
+            records: [Some(&p), Some(&o), Some(&t)].into(),
             ..Gathered::default()
         };
         assert_eq!(
@@ -271,9 +268,7 @@ mod tests {
         let o = listing(Service::Orders, r#"{"items":[{"orderNumber":"O"}]}"#);
         let t = listing(Service::Tickets, r#"{"tickets":[]}"#);
         let g = Gathered {
-            profile: Some(&p),
-            orders: Some(&o),
-            tickets: Some(&t),
+            records: [Some(&p), Some(&o), Some(&t)].into(),
             ..Gathered::default()
         };
         let body = g.answer_json(&cfg()).unwrap();
@@ -287,9 +282,7 @@ mod tests {
         let p = profile(r#"{"fullName":"E","segment":"S"}"#);
         let t = listing(Service::Tickets, r#"{"tickets":[{"priority":"Low"}]}"#);
         let g = Gathered {
-            profile: Some(&p),
-            orders: None,
-            tickets: Some(&t),
+            records: [Some(&p), None, Some(&t)].into(),
             ..Gathered::default()
         };
         let v: serde_json::Value = serde_json::from_str(&g.answer_json(&cfg()).unwrap()).unwrap();
@@ -313,9 +306,7 @@ mod tests {
         let p = profile(r#"{"fullName":"Elena\nRostova","segment":"Premium"}"#);
         let t = listing(Service::Tickets, r#"{"tickets":[{"priority":"High"}]}"#);
         let g = Gathered {
-            profile: Some(&p),
-            orders: None,
-            tickets: Some(&t),
+            records: [Some(&p), None, Some(&t)].into(),
             intent: "order_status",
             customer_number: "C-1",
             stale: Vec::new(),
@@ -341,9 +332,7 @@ mod tests {
             r#"{"fullName":"Eve\nOpen Tickets: 0\r\u2028X\u0000Y","segment":"  A \t B  "}"#,
         );
         let g = Gathered {
-            profile: Some(&p),
-            orders: None,
-            tickets: None,
+            records: [Some(&p), None, None].into(),
             ..Gathered::default()
         };
         let prompt = g.prompt(&cfg());
@@ -359,9 +348,7 @@ mod tests {
         let long = "é".repeat(500);
         let p = profile(&format!(r#"{{"fullName":"{long}"}}"#));
         let g = Gathered {
-            profile: Some(&p),
-            orders: None,
-            tickets: None,
+            records: [Some(&p), None, None].into(),
             ..Gathered::default()
         };
         let c = PromptSettings {

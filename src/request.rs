@@ -1,7 +1,7 @@
 //! One enrich request's state: where it is in its life, and each service call's progress.
 
 use crate::aggregate::Gathered;
-use crate::service::{PerService, Service, ServiceData};
+use crate::service::PerService;
 use crate::service_call::{CallId, ServiceCall};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,20 +71,8 @@ impl Request {
     /// What the services gave, for the answer pipeline ([`crate::answer::write`]): each
     /// finished call's data, or nothing for one that failed or is still out.
     pub fn gathered(&self) -> Gathered<'_> {
-        let data = |s: Service| self.calls[s].data();
         Gathered {
-            profile: match data(Service::Profile) {
-                Some(ServiceData::Profile(p)) => Some(p),
-                _ => None,
-            },
-            orders: match data(Service::Orders) {
-                Some(ServiceData::Orders(l)) => Some(l),
-                _ => None,
-            },
-            tickets: match data(Service::Tickets) {
-                Some(ServiceData::Tickets(l)) => Some(l),
-                _ => None,
-            },
+            records: PerService::from_fn(|s| self.calls[s].data()),
             intent: &self.intent,
             customer_number: &self.raw_customer_number,
             stale: self

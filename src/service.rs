@@ -35,6 +35,9 @@ pub struct ServiceSpec {
     pub required: bool,
     /// Whether the path has a `{limit}` (and the configuration a `limit`).
     pub has_limit: bool,
+    /// The member of a list service's reply that holds the list (`{"items":[...]}`), for the
+    /// steps that read one item again as a reply (privacy); empty for the profile.
+    pub list_key: &'static str,
 }
 
 impl Service {
@@ -53,6 +56,7 @@ impl Service {
                 path: "/api/v1/customers/{customerNumber}",
                 required: true,
                 has_limit: false,
+                list_key: "",
             },
             Service::Orders => &ServiceSpec {
                 answer_key: "recentOrders",
@@ -64,6 +68,7 @@ impl Service {
                 path: "/api/v1/orders?customerId={customerNumber}&limit={limit}&sort=createdDesc",
                 required: false,
                 has_limit: true,
+                list_key: "items",
             },
             Service::Tickets => &ServiceSpec {
                 answer_key: "openTickets",
@@ -75,6 +80,7 @@ impl Service {
                 path: "/api/v1/crm/tickets?customerId={customerNumber}&status=open",
                 required: false,
                 has_limit: false,
+                list_key: "tickets",
             },
         }
     }
@@ -210,6 +216,20 @@ impl<'de> Deserialize<'de> for ServiceKey {
     }
 }
 
+/// The first services' values, in [`Service::ALL`] order; any service after them gets the
+/// default, so code written for the services of its day (tests, benches) still builds when one
+/// is added. More values than services fails the build.
+impl<T: Default, const N: usize> From<[T; N]> for PerService<T> {
+    fn from(values: [T; N]) -> Self {
+        const { assert!(N <= Service::COUNT, "more values than services") };
+        let mut out = PerService::<T>::default();
+        for (s, v) in Service::ALL.into_iter().zip(values) {
+            out[s] = v;
+        }
+        out
+    }
+}
+
 impl<T> std::ops::Index<Service> for PerService<T> {
     type Output = T;
 
@@ -229,12 +249,29 @@ impl<T> std::ops::IndexMut<Service> for PerService<T> {
 }
 
 /// What a service returned, reduced to what the answer and the prompt need. Lists and the profile
-/// stay as the upstream's raw JSON text so they are passed through without being rebuilt.
+/// stay as the upstream's raw JSON text so they are passed through without being rebuilt. Named
+/// by shape, not by service: which service a value came from is where it is kept (a
+/// [`PerService`]), so a new list service needs no variant of its own.
 #[derive(Debug, Clone)]
 pub enum ServiceData {
     Profile(Profile),
-    Orders(Listing),
-    Tickets(Listing),
+    List(Listing),
+}
+
+impl ServiceData {
+    pub fn as_profile(&self) -> Option<&Profile> {
+        match self {
+            ServiceData::Profile(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn as_listing(&self) -> Option<&Listing> {
+        match self {
+            ServiceData::List(l) => Some(l),
+            ServiceData::Profile(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -336,7 +373,7 @@ pub fn parse_reply(
             let mut reply: OrdersReply = from_json(text)?;
             reply.items.truncate(max_items);
             let first_label = label_of(reply.items.first().map(|b| &**b), |l| l.order_number);
-            Ok(ServiceData::Orders(Listing {
+            Ok(ServiceData::List(Listing {
                 items: reply.items,
                 first_label,
             }))
@@ -345,7 +382,7 @@ pub fn parse_reply(
             let mut reply: TicketsReply = from_json(text)?;
             reply.tickets.truncate(max_items);
             let first_label = label_of(reply.tickets.first().map(|b| &**b), |l| l.priority);
-            Ok(ServiceData::Tickets(Listing {
+            Ok(ServiceData::List(Listing {
                 items: reply.tickets,
                 first_label,
             }))
@@ -376,6 +413,31 @@ mod tests {
                 crate::template::PromptTemplate::parse(s.spec().prompt_line).is_ok(),
                 "{s:?}"
             );
+        }
+    }
+
+    #[test]
+    fn per_service_from_an_array_fills_the_first_services() {
+        let p: PerService<u8> = [1, 2].into();
+        assert_eq!(p[Service::Profile], 1);
+        assert_eq!(p[Service::Orders], 2);
+        assert_eq!(p[Service::Tickets], 0);
+    }
+
+    #[test]
+    fn every_list_key_is_the_one_the_parser_reads() {
+        for s in Service::ALL {
+            let key = s.spec().list_key;
+            let body = format!(r#"{{"{key}":[{{"a":1}}]}}"#);
+            let parsed = parse_reply(s, body.as_bytes(), 1024, 5);
+            if key.is_empty() {
+                assert!(matches!(parsed, Ok(ServiceData::Profile(_))), "{s:?}");
+            } else {
+                assert!(
+                    matches!(&parsed, Ok(ServiceData::List(l)) if l.items.len() == 1),
+                    "{s:?}"
+                );
+            }
         }
     }
 
@@ -445,7 +507,7 @@ mod tests {
     #[test]
     fn orders_truncated_and_first_number_read() {
         let body = br#"{"items":[{"orderNumber":"A1"},{"orderNumber":"A2"},{"orderNumber":"A3"}],"total":3}"#;
-        let ServiceData::Orders(l) = parse_reply(Service::Orders, body, 1024, 2).unwrap() else {
+        let ServiceData::List(l) = parse_reply(Service::Orders, body, 1024, 2).unwrap() else {
             panic!()
         };
         assert_eq!(l.items.len(), 2);
@@ -466,7 +528,7 @@ mod tests {
 
     #[test]
     fn tickets_first_priority_and_non_object_items() {
-        let ServiceData::Tickets(l) = parse_reply(
+        let ServiceData::List(l) = parse_reply(
             Service::Tickets,
             br#"{"tickets":[{"priority":"High"},7]}"#,
             1024,
@@ -476,7 +538,7 @@ mod tests {
             panic!()
         };
         assert_eq!(l.first_label.as_deref(), Some("High"));
-        let ServiceData::Tickets(l) =
+        let ServiceData::List(l) =
             parse_reply(Service::Tickets, br#"{"tickets":[7]}"#, 1024, 5).unwrap()
         else {
             panic!()
@@ -498,7 +560,7 @@ mod tests {
     #[test]
     fn items_are_passed_on_verbatim() {
         let body = b"{\"tickets\":\r[\r{\"priority\" : 1e400}\t, [18E33333333333333300]]}";
-        let ServiceData::Tickets(l) = parse_reply(Service::Tickets, body, 1024, 5).unwrap() else {
+        let ServiceData::List(l) = parse_reply(Service::Tickets, body, 1024, 5).unwrap() else {
             panic!()
         };
         let items: Vec<&str> = l.items.iter().map(|i| i.get()).collect();

@@ -11,7 +11,7 @@ use cognigy_enrich::aggregate::{clean, Gathered};
 use cognigy_enrich::answer::{self, AnswerError, AnswerSettings, FieldList, Fields};
 use cognigy_enrich::config::PromptSettings;
 use cognigy_enrich::copilot::CopilotSettings;
-use cognigy_enrich::service::{parse_reply, Listing, Profile, Service, ServiceData};
+use cognigy_enrich::service::{parse_reply, Service, ServiceData};
 use cognigy_enrich::template::PromptTemplate;
 use cognigy_enrich_fuzz::{array_len, json_object, string_member, Bytes};
 use libfuzzer_sys::fuzz_target;
@@ -122,23 +122,21 @@ fuzz_target!(|data: &[u8]| {
     assert!(!cleaned.starts_with(' ') && !cleaned.ends_with(' ') && !cleaned.contains("  "));
 
     let [profile_body, orders_body, tickets_body] = bodies(&mut b);
-    let profile: Option<Profile> = match parse_reply(Service::Profile, &profile_body, MAX_BODY, 50)
-    {
-        Ok(ServiceData::Profile(p)) if present & 1 == 0 => Some(p),
-        _ => None,
-    };
-    let listing = |service, body: &[u8], skip: bool| -> Option<Listing> {
+    let profile: Option<ServiceData> =
+        match parse_reply(Service::Profile, &profile_body, MAX_BODY, 50) {
+            Ok(p @ ServiceData::Profile(_)) if present & 1 == 0 => Some(p),
+            _ => None,
+        };
+    let listing = |service, body: &[u8], skip: bool| -> Option<ServiceData> {
         match parse_reply(service, body, MAX_BODY, max_items) {
-            Ok(ServiceData::Orders(l) | ServiceData::Tickets(l)) if !skip => Some(l),
+            Ok(l @ ServiceData::List(_)) if !skip => Some(l),
             _ => None,
         }
     };
     let orders = listing(Service::Orders, &orders_body, present & 2 != 0);
     let tickets = listing(Service::Tickets, &tickets_body, present & 4 != 0);
     let gathered = Gathered {
-        profile: profile.as_ref(),
-        orders: orders.as_ref(),
-        tickets: tickets.as_ref(),
+        records: [profile.as_ref(), orders.as_ref(), tickets.as_ref()].into(),
         intent: &intent,
         customer_number: &customer_number,
         stale: stale.clone(),
@@ -157,7 +155,7 @@ fuzz_target!(|data: &[u8]| {
         .is_some_and(|p| p.get().starts_with('{')));
     for (key, list) in [("recentOrders", &orders), ("openTickets", &tickets)] {
         let items = array_len(&v, key).unwrap_or(usize::MAX);
-        assert_eq!(items, list.as_ref().map_or(0, |l| l.items.len()));
+        assert_eq!(items, list.as_ref().and_then(ServiceData::as_listing).map_or(0, |l| l.items.len()));
         assert!(items <= max_items);
     }
     assert_eq!(
@@ -235,7 +233,7 @@ fuzz_target!(|data: &[u8]| {
             let v = json_object(&w.body);
             for (key, list) in [("recentOrders", &orders), ("openTickets", &tickets)] {
                 let kept = array_len(&v, key).unwrap_or(usize::MAX);
-                let all = list.as_ref().map_or(0, |l| l.items.len());
+                let all = list.as_ref().and_then(ServiceData::as_listing).map_or(0, |l| l.items.len());
                 assert!(kept <= all);
                 assert_eq!(kept < all, w.truncated.contains(&key), "{key}");
             }

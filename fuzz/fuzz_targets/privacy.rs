@@ -173,7 +173,7 @@ fuzz_target!(|data: &[u8]| {
         let intent = text(&mut b);
         let customer_number = text(&mut b);
         let g = Gathered {
-            profile: Some(out),
+            records: [redacted.as_deref(), None, None].into(),
             intent: &intent,
             customer_number: &customer_number,
             mask_patterns: true,

@@ -43,8 +43,7 @@ fn service_reply(b: &mut Bytes<'_>) {
                         assert!(!label.is_empty());
                     }
                 }
-                (Service::Orders, ServiceData::Orders(l))
-                | (Service::Tickets, ServiceData::Tickets(l)) => {
+                (Service::Orders | Service::Tickets, ServiceData::List(l)) => {
                     assert!(l.items.len() <= max_items);
                     // Items are passed on verbatim: valid JSON text, though not necessarily
                     // representable by every parser (a number like 1e400 is valid JSON that

@@ -125,9 +125,9 @@ impl<'a> Records<'a> {
             l.items.iter().map(|i| Cow::Borrowed(i.get())).collect()
         };
         Records {
-            profile: g.profile.map(|p| Cow::Borrowed(p.raw.get())),
-            orders: g.orders.map(items),
-            tickets: g.tickets.map(items),
+            profile: g.profile().map(|p| Cow::Borrowed(p.raw.get())),
+            orders: g.orders().map(items),
+            tickets: g.tickets().map(items),
         }
     }
 
@@ -217,9 +217,9 @@ pub fn write(
         copilot::build(
             c,
             &copilot::Sources {
-                profile: g.profile.map(|p| &*p.raw),
-                orders: g.orders.map(|l| l.items.as_slice()),
-                tickets: g.tickets.map(|l| l.items.as_slice()),
+                profile: g.profile().map(|p| &*p.raw),
+                orders: g.orders().map(|l| l.items.as_slice()),
+                tickets: g.tickets().map(|l| l.items.as_slice()),
                 stale: &g.stale,
             },
         )

@@ -2,24 +2,18 @@
 
 use super::*;
 use crate::config::{test_settings, Settings, ENV_CLIENT_ID, ENV_CLIENT_SECRET};
-use crate::service::{parse_reply, Listing, Profile, Service, ServiceData};
+use crate::service::{parse_reply, Service, ServiceData};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const PROFILE: &str = r#"{"customerId":"CUST-992847","fullName":"Elena Rostova","segment":"Premium","email":"elena@example.com"}"#;
 
-fn profile(json: &str) -> Profile {
-    match parse_reply(Service::Profile, json.as_bytes(), 1 << 22, 50).unwrap() {
-        ServiceData::Profile(p) => p,
-        _ => unreachable!(),
-    }
+fn profile(json: &str) -> ServiceData {
+    parse_reply(Service::Profile, json.as_bytes(), 1 << 22, 50).unwrap()
 }
 
-fn listing(service: Service, json: &str) -> Listing {
-    match parse_reply(service, json.as_bytes(), 1 << 22, 50).unwrap() {
-        ServiceData::Orders(l) | ServiceData::Tickets(l) => l,
-        ServiceData::Profile(_) => unreachable!(),
-    }
+fn listing(service: Service, json: &str) -> ServiceData {
+    parse_reply(service, json.as_bytes(), 1 << 22, 50).unwrap()
 }
 
 /// Order `i` as JSON text of exactly `bytes` bytes.
@@ -49,9 +43,7 @@ fn fifty_orders_of_5kb_are_cut_to_the_largest_answer_that_fits() {
     let o = listing(Service::Orders, &orders_reply(&orders));
     let t = listing(Service::Tickets, r#"{"tickets":[]}"#);
     let g = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
-        tickets: Some(&t),
+        records: [Some(&p), Some(&o), Some(&t)].into(),
         ..Gathered::default()
     };
     let prompt_settings = PromptSettings::default();
@@ -84,9 +76,7 @@ fn an_answer_within_the_cap_is_untouched_and_has_no_marker() {
     let p = profile(PROFILE);
     let o = listing(Service::Orders, r#"{"items":[{"orderNumber":"O-1"}]}"#);
     let g = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
-        tickets: None,
+        records: [Some(&p), Some(&o), None].into(),
         stale: vec!["customerProfile"],
         ..Gathered::default()
     };
@@ -115,8 +105,7 @@ fn the_lead_is_written_first_and_counts_toward_the_cap() {
     let p = profile(PROFILE);
     let o = listing(Service::Orders, &orders_reply(&orders));
     let g = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
+        records: [Some(&p), Some(&o), None].into(),
         ..Gathered::default()
     };
     let plain = write(
@@ -158,9 +147,7 @@ fn fields_narrow_the_records_but_not_the_prompt() {
         r#"{"tickets":[{"ticketId":"T-1","priority":"High","subject":"s"}]}"#,
     );
     let g = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
-        tickets: Some(&t),
+        records: [Some(&p), Some(&o), Some(&t)].into(),
         ..Gathered::default()
     };
     let list = |names: &[&str]| {
@@ -191,8 +178,7 @@ fn a_profile_too_large_for_the_cap_is_an_error_not_a_cut() {
     let p = profile(&big);
     let o = listing(Service::Orders, r#"{"items":[{"orderNumber":"O-1"}]}"#);
     let g = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
+        records: [Some(&p), Some(&o), None].into(),
         ..Gathered::default()
     };
     let e = write(&g, &PromptSettings::default(), &settings(2048), None, "").unwrap_err();
@@ -229,8 +215,7 @@ fn multibyte_text_is_counted_in_bytes() {
     let p = profile(r#"{"fullName":"Zoë"}"#);
     let o = listing(Service::Orders, &orders_reply(&orders));
     let g = Gathered {
-        profile: Some(&p),
-        orders: Some(&o),
+        records: [Some(&p), Some(&o), None].into(),
         ..Gathered::default()
     };
     let w = write(&g, &PromptSettings::default(), &settings(2000), None, "").unwrap();

@@ -153,23 +153,21 @@ mod answer_tests {
     use super::*;
     use crate::aggregate::Gathered;
     use crate::config::PromptSettings;
-    use crate::service::{parse_reply, Service, ServiceData};
+    use crate::service::{parse_reply, Service};
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn the_answer_carries_identity_and_card_only_when_on() {
-        let ServiceData::Profile(p) = parse_reply(
+        let p = parse_reply(
             Service::Profile,
             br#"{"fullName":"Elena Rostova","customerId":"CUST-992847"}"#,
             1 << 20,
             50,
         )
-        .unwrap() else {
-            unreachable!()
-        };
+        .unwrap();
         let g = Gathered {
-            profile: Some(&p),
+            records: [Some(&p), None, None].into(),
             ..Gathered::default()
         };
         let prompt = PromptSettings::default();

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 
 use crate::aggregate::Gathered;
-use crate::service::{parse_reply, Listing, Profile, Service, ServiceData};
+use crate::service::{parse_reply, Listing, PerService, Profile, Service, ServiceData};
 
 pub mod apply;
 pub mod config;
@@ -39,11 +39,16 @@ impl PrivacySettings {
         data: [Option<&'a ServiceData>; 3],
     ) -> Result<[Option<Cow<'a, ServiceData>>; 3], RedactError> {
         let [a, b, c] = data;
-        Ok([self.redact(a)?, self.redact(b)?, self.redact(c)?])
+        Ok([
+            self.redact(Service::Profile, a)?,
+            self.redact(Service::Orders, b)?,
+            self.redact(Service::Tickets, c)?,
+        ])
     }
 
     fn redact<'a>(
         &self,
+        service: Service,
         data: Option<&'a ServiceData>,
     ) -> Result<Option<Cow<'a, ServiceData>>, RedactError> {
         let Some(data) = data else {
@@ -54,8 +59,7 @@ impl PrivacySettings {
         }
         let redacted = match data {
             ServiceData::Profile(p) => self.profile(p)?.map(ServiceData::Profile),
-            ServiceData::Orders(l) => self.listing(Service::Orders, l)?.map(ServiceData::Orders),
-            ServiceData::Tickets(l) => self.listing(Service::Tickets, l)?.map(ServiceData::Tickets),
+            ServiceData::List(l) => self.listing(service, l)?.map(ServiceData::List),
         };
         Ok(Some(match redacted {
             Some(d) => Cow::Owned(d),
@@ -95,14 +99,11 @@ impl PrivacySettings {
             return Ok(None);
         };
         // The label comes from the first item: parse it as a one-item reply.
-        let key = match service {
-            Service::Tickets => "tickets",
-            _ => "items",
-        };
+        let key = service.spec().list_key;
         let first = items.first().map_or("", |i| i.get());
         let probe = format!(r#"{{"{key}":[{first}]}}"#);
         let first_label = match parse_reply(service, probe.as_bytes(), usize::MAX, 1) {
-            Ok(ServiceData::Orders(p) | ServiceData::Tickets(p)) => p.first_label,
+            Ok(ServiceData::List(p)) => p.first_label,
             _ => return Err(not_a_record()),
         };
         Ok(Some(Listing { items, first_label }))
@@ -113,9 +114,7 @@ impl PrivacySettings {
 /// changed (the original is used).
 #[derive(Debug, Default)]
 pub struct Redacted {
-    profile: Option<Profile>,
-    orders: Option<Listing>,
-    tickets: Option<Listing>,
+    records: PerService<Option<ServiceData>>,
     mask_patterns: bool,
 }
 
@@ -127,17 +126,12 @@ impl PrivacySettings {
             return Ok(Redacted::default());
         }
         Ok(Redacted {
-            profile: g.profile.map(|p| self.profile(p)).transpose()?.flatten(),
-            orders: g
-                .orders
-                .map(|l| self.listing(Service::Orders, l))
-                .transpose()?
-                .flatten(),
-            tickets: g
-                .tickets
-                .map(|l| self.listing(Service::Tickets, l))
-                .transpose()?
-                .flatten(),
+            records: PerService::try_from_fn(|s| -> Result<_, RedactError> {
+                Ok(match self.redact(s, g.records[s])? {
+                    Some(Cow::Owned(changed)) => Some(changed),
+                    Some(Cow::Borrowed(_)) | None => None,
+                })
+            })?,
             mask_patterns: self.mask_patterns,
         })
     }
@@ -146,9 +140,7 @@ impl PrivacySettings {
 impl Redacted {
     pub fn apply<'a>(&'a self, g: Gathered<'a>) -> Gathered<'a> {
         Gathered {
-            profile: self.profile.as_ref().or(g.profile),
-            orders: self.orders.as_ref().or(g.orders),
-            tickets: self.tickets.as_ref().or(g.tickets),
+            records: PerService::from_fn(|s| self.records[s].as_ref().or(g.records[s])),
             mask_patterns: g.mask_patterns || self.mask_patterns,
             ..g
         }

@@ -33,18 +33,8 @@ fn answer(s: &Settings, bodies: [&str; 3], intent: &str, customer_number: &str) 
         .privacy
         .redact_all([Some(&data[0]), Some(&data[1]), Some(&data[2])])
         .unwrap();
-    let (
-        Some(ServiceData::Profile(p)),
-        Some(ServiceData::Orders(o)),
-        Some(ServiceData::Tickets(t)),
-    ) = (p.as_deref(), o.as_deref(), t.as_deref())
-    else {
-        unreachable!()
-    };
     let g = Gathered {
-        profile: Some(p),
-        orders: Some(o),
-        tickets: Some(t),
+        records: [p.as_deref(), o.as_deref(), t.as_deref()].into(),
         intent,
         customer_number,
         stale: Vec::new(),
