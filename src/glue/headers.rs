@@ -4,7 +4,9 @@
 //! crossing, and the host calling the VM's allocator for the answer), so reading all of them once
 //! replaces the five to eight single reads an enrich request needs (`make bench`, host calls per
 //! request). Values stay bytes: the SDK's string forms panic on a value that is not UTF-8 (HTTP/1
-//! allows such bytes), which would take the worker's VM down.
+//! allows such bytes), which would take the worker's VM down. Names are another matter: the SDK's
+//! map read unwraps each name as UTF-8, which is safe only because Envoy's codecs refuse a name
+//! that is not an RFC 9110 token (400 before any filter runs); e2e_credentials holds that.
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MapType;
