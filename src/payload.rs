@@ -34,16 +34,24 @@ pub struct FieldError {
     pub kind: &'static str,
 }
 
+impl FieldError {
+    /// A problem with `field` of the object at `root` (`body` for the enrich payload,
+    /// `arguments` for the MCP tool's), or with that object itself.
+    pub fn at(root: &str, field: Option<&str>, kind: &'static str, msg: impl Into<String>) -> Self {
+        let mut loc = vec![root.to_owned()];
+        if let Some(f) = field {
+            loc.push(f.to_owned());
+        }
+        FieldError {
+            loc,
+            msg: msg.into(),
+            kind,
+        }
+    }
+}
+
 fn problem(field: Option<&str>, kind: &'static str, msg: impl Into<String>) -> FieldError {
-    let mut loc = vec!["body".to_owned()];
-    if let Some(f) = field {
-        loc.push(f.to_owned());
-    }
-    FieldError {
-        loc,
-        msg: msg.into(),
-        kind,
-    }
+    FieldError::at("body", field, kind, msg)
 }
 
 /// Parses and validates a body, listing every problem found.

@@ -88,15 +88,7 @@ pub fn parse_call(
 }
 
 fn field_error(field: Option<&str>, kind: &'static str, msg: &str) -> FieldError {
-    let mut loc = vec!["arguments".to_owned()];
-    if let Some(f) = field {
-        loc.push(f.to_owned());
-    }
-    FieldError {
-        loc,
-        msg: msg.to_owned(),
-        kind,
-    }
+    FieldError::at("arguments", field, kind, msg)
 }
 
 /// The argument a problem is about (`arguments` for the whole object).
