@@ -369,6 +369,7 @@ LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 RESULTS="$DIR/results.tsv" # delay kind repeat requests rps p50 p99 cpu tok non2xx errors load1 calls reconnects cpu200 cx
 : >"$RESULTS"
 COUNTS="$DIR/host-calls.tsv" # kind calls_per_request (the counting build)
+rm -f "$COUNTS" # a previous run's counts are not this run's
 COUNT_DONE=0
 declare -A RSS_BEFORE RSS_AFTER
 for delay in $DELAYS; do
@@ -609,7 +610,7 @@ fi
       "The minimal filter's column is read off its code (bench/minimal-filter/src/lib.rs) for the same request, whose body" \
       "arrives in two \`on_request_body\` callbacks as the product's count shows."
     echo
-    builds="counted $(for v in $VARIANTS; do grep -q "^c_$v	" "$COUNTS" && echo "c_$v"; done | tr '\n' ' ')"
+    builds="counted $(for v in $VARIANTS; do if grep -q "^c_$v	" "$COUNTS"; then echo "c_$v"; fi; done | tr '\n' ' ')"
     header="| kind | current" sep="|---|---"
     for b in $builds; do [[ $b == counted ]] || { header+=" | build \`${b#c_}\`"; sep+="|---"; }; done
     echo "$header | minimal filter |"

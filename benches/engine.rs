@@ -24,13 +24,23 @@ const TICKETS: &str = r#"{"customerId":"CUST-992847","tickets":[{"ticketId":"TCK
 const TOKEN: &str = r#"{"access_token":"bench-token","token_type":"Bearer","expires_in":3600}"#;
 
 fn settings() -> Option<Settings> {
+    settings_from(br#"{"deadlineMs": 4500}"#)
+}
+
+/// `make bench`'s plugin configuration (bench/config.json): bearer caller auth, `fields` on the
+/// three services, `answer.maxBytes`, the default privacy rules.
+fn bench_settings() -> Option<Settings> {
+    settings_from(include_bytes!("../bench/config.json"))
+}
+
+fn settings_from(json: &[u8]) -> Option<Settings> {
     let env = |key: &str| match key {
         ENV_CLIENT_ID => Some("cognigy-proxy-client".to_owned()),
         ENV_CLIENT_SECRET => Some("proxy-secret-key".to_owned()),
         ENV_WEBHOOK_TOKENS => Some("bench-webhook-token".to_owned()),
         _ => None,
     };
-    Settings::from_json(br#"{"deadlineMs": 4500}"#, &env).ok()
+    Settings::from_json(json, &env).ok()
 }
 
 fn reply(body: &str) -> CallReply {
@@ -50,15 +60,17 @@ struct Host {
     next_token: u32,
     replies: [CallReply; 3],
     token_reply: CallReply,
+    /// The request body; `new_customer` puts another customer number in it.
+    body: Vec<u8>,
     /// What one request cost in host-facing effects: dispatches and local answers.
     dispatches: u32,
     answers: u32,
 }
 
 impl Host {
-    fn new() -> Option<Self> {
+    fn new(settings: Settings) -> Option<Self> {
         let store = MemoryStore::default();
-        let engine = Engine::new(Rc::new(settings()?), &store);
+        let engine = Engine::new(Rc::new(settings), &store);
         Some(Host {
             engine,
             store,
@@ -66,6 +78,7 @@ impl Host {
             next_token: 0,
             replies: [reply(PROFILE), reply(ORDERS), reply(TICKETS)],
             token_reply: reply(TOKEN),
+            body: BODY.to_vec(),
             dispatches: 0,
             answers: 0,
         })
@@ -120,6 +133,16 @@ impl Host {
         self.engine.on_request_gone(ctx);
     }
 
+    /// The next request asks for another customer (as `make bench` does: no coalescing, no
+    /// cache), `CUST-` and six digits.
+    fn new_customer(&mut self, n: u32) {
+        self.body = format!(
+            r#"{{"sessionId":"bench-session-1","customerNumber":"CUST-{:06}","intent":"order_status","variables":{{"channel":"voice"}}}}"#,
+            n % 1_000_000
+        )
+        .into_bytes();
+    }
+
     /// Headers and body of one request, and whatever the engine does with them at once.
     fn start(&mut self, ctx: u32) {
         self.now += 1;
@@ -127,7 +150,7 @@ impl Host {
             method: "POST",
             path: "/api/v1/agent-assist/enrich",
             content_type: Some("application/json"),
-            content_length: Some("118"),
+            content_length: None,
             authorization: Some("Bearer bench-webhook-token"),
             api_key: None,
             request_id: Some("0f8fad5b-d9cb-469f-a165-70867728950e"),
@@ -139,19 +162,31 @@ impl Host {
             .engine
             .on_request_headers(ctx, &head, self.now, &self.store);
         self.run(effects);
-        let mut read = || Some(BODY.to_vec());
+        let body = self.body.clone();
+        let size = body.len();
+        let mut read = move || Some(body.clone());
         let (_, effects) =
             self.engine
-                .on_request_body(ctx, BODY.len(), true, &mut read, self.now, &self.store);
+                .on_request_body(ctx, size, true, &mut read, self.now, &self.store);
         self.run(effects);
     }
 }
 
 fn engine(c: &mut Criterion) {
-    let Some(mut host) = Host::new() else {
-        eprintln!("bench settings refused");
-        return;
-    };
+    for (name, settings, new_customers) in [
+        ("engine/enrich_request_token_cached", settings(), false),
+        ("engine/enrich_request_bench_config", bench_settings(), true),
+    ] {
+        let Some(mut host) = settings.and_then(Host::new) else {
+            eprintln!("{name}: bench settings refused");
+            continue;
+        };
+        one_request(c, name, &mut host, new_customers);
+    }
+}
+
+/// Warms the engine up (the first request waits for the token) and measures one request.
+fn one_request(c: &mut Criterion, name: &str, host: &mut Host, new_customers: bool) {
     // The first request waits for the token, which the root's timer fetches; every later
     // request finds it cached.
     host.start(1);
@@ -164,13 +199,16 @@ fn engine(c: &mut Criterion) {
     host.answers = 0;
     host.request(2);
     eprintln!(
-        "one request with the token cached: {} dispatches, {} local answer(s)",
+        "{name}: one request with the token cached: {} dispatches, {} local answer(s)",
         host.dispatches, host.answers
     );
     let mut ctx = 2u32;
-    c.bench_function("engine/enrich_request_token_cached", |b| {
+    c.bench_function(name, |b| {
         b.iter(|| {
             ctx = ctx.wrapping_add(1).max(3);
+            if new_customers {
+                host.new_customer(ctx);
+            }
             host.request(ctx);
         });
     });
