@@ -12,10 +12,29 @@ use std::time::Instant;
 mod harness;
 use harness::{bench_settings, settings, Host};
 
+/// Formats each log line the engine writes, as the filter's logger does in Envoy at the default
+/// `info` level (the host call that sends it is the glue's, not measured here), and drops it.
+struct FormatOnly;
+
+impl log::Log for FormatOnly {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        std::hint::black_box(record.args().to_string());
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: FormatOnly = FormatOnly;
+
 const BATCHES: usize = 15;
 const REQUESTS: u32 = 2_000;
 
 fn main() {
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
     // `cargo bench` passes `--bench`; a filter word (any other argument) selects configurations.
     let filter: Vec<String> = std::env::args()
         .skip(1)
