@@ -3,13 +3,14 @@
 # One Envoy (--concurrency 1, pinned to one core; wrk -t1 and the mocks on the other, 0 ms
 # upstream delay) runs the minimal filter (bench/minimal-filter, the limit row of `make bench`)
 # on one listener as it is ("plain"), and once more per kind on listeners of their own with the
-# configuration word `extra=KIND:N`: N more host calls of that kind per enrich request. The loads
-# alternate in rounds; in each round a kind's cost per call is
-#   (Envoy CPU per answered 200 with the extra calls - plain's in the same round) / N
+# configuration word `extra=KIND:N`: N more host calls of that kind per enrich request. Every
+# load of a kind sits between two loads of plain (P K1 P K2 ... P Kn, rounds one after the
+# other, one more P at the end), and a kind's cost per call in a round is
+#   (Envoy CPU per answered 200 with the extra calls - the mean of its two plain neighbours) / N
 # and the report gives the median over the rounds [min-max]. Envoy CPU is utime+stime of the
-# whole process (/proc/PID/stat), as bench/run.sh measures it. Plain runs twice per round (first
-# and in the middle; its round figure is the mean of the two) and the kinds' order rotates from
-# round to round, so drifting machine load does not land on one kind.
+# whole process (/proc/PID/stat), as bench/run.sh measures it. The machine's load drifts within
+# minutes, so a kind is only compared with the loads right next to it; the kinds' order rotates
+# from round to round.
 #
 # Writes the section "## What one host call costs (bench/host-call-cost.sh)" of bench/results.md
 # (replacing an earlier one; bench/run.sh keeps it when it rewrites the file) and prints it. The
@@ -19,8 +20,8 @@
 # Environment (all optional):
 #   HOSTCOST_CALLS     KIND:N words, the kinds measured and their extra calls per request
 #                      (default below; kinds: see bench/minimal-filter/src/extra.rs)
-#   HOSTCOST_DURATION=10  seconds of each load
-#   HOSTCOST_REPEATS=5    rounds
+#   HOSTCOST_DURATION=5   seconds of each load
+#   HOSTCOST_REPEATS=7    rounds (about 11 minutes with the defaults)
 #   HOSTCOST_OUT=bench/results.md
 #   BENCH_CONNECTIONS=16, BENCH_ENVOY_CPU=1, BENCH_LOAD_CPU=0, BENCH_BUILD=1, BENCH_PORT_BASE=10100,
 #   BENCH_ENVOY_ARGS: as for bench/run.sh. Ports: BASE (the product, idle), +1 (floor), +3 (plain),
@@ -30,14 +31,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # N: one load of the plain filter varies by 10-20 % of its few hundred microseconds per request,
-# so a kind's N extra calls must add several tens of microseconds to stand out. A first pass
-# (1 round of 3 s) gave ~0.1-0.6 us for the calls that return nothing, ~1 us for those that
-# return bytes and ~4 us for a log line: N is 200-400, 50-100 and 20 so that each kind adds
-# roughly 50-100 us (20-30 % of plain). The log line goes to Envoy's log file: 20 lines of ~200
-# bytes a request already write some MB/s.
-CALLS="${HOSTCOST_CALLS:-time:200 counter:200 histogram:200 log:20 property:400 shared_data:100 header:100 header_pairs:50 context:400}"
-DURATION="${HOSTCOST_DURATION:-10}"
-REPEATS="${HOSTCOST_REPEATS:-5}"
+# so a kind's N extra calls must add several tens of microseconds to stand out. A first pass gave
+# ~0.1-0.6 us for the calls that return nothing, ~1-2 us for those that return bytes and 2-4 us
+# for a log line: N is 200-400, 50-100 and 40 so that each kind adds roughly 50-150 us. The log
+# lines go to Envoy's log file (tens of MB/s during that kind's loads; deleted at the end).
+CALLS="${HOSTCOST_CALLS:-time:200 counter:200 histogram:200 log:40 property:400 shared_data:100 header:100 header_pairs:50 context:400}"
+DURATION="${HOSTCOST_DURATION:-5}"
+REPEATS="${HOSTCOST_REPEATS:-7}"
 CONNS="${BENCH_CONNECTIONS:-16}"
 OUT="${HOSTCOST_OUT:-bench/results.md}"
 BASE="${BENCH_PORT_BASE:-10100}"
@@ -206,20 +206,20 @@ for kind in plain "${KINDS[@]}"; do
   [[ "$status" == 200 ]] || { cat "$DIR/last-answer.json" >&2; die "warm-up of $kind answered $status"; }
   wrk_run "$kind" 2 # the connection pools and the VM's code
 done
-half=$(((${#KINDS[@]} + 1) / 2))
+measure() { # ROUND KIND: one load, a line of $RESULTS
+  log "round $1/$REPEATS: $2 for ${DURATION}s"
+  local row
+  row="$(load "$2")" && [[ -n "$row" ]] || die "the $2 load gave no figures"
+  printf '%s\t%s\t%s\n' "$1" "$2" "$(tr ' ' '\t' <<<"$row")" >>"$RESULTS"
+}
 for round in $(seq 1 "$REPEATS"); do
-  # The kinds rotated by one each round, plain first and in the middle.
-  order=()
+  # The kinds rotated by one place each round, each after a plain load.
   for j in $(seq 0 $((${#KINDS[@]} - 1))); do
-    order+=("${KINDS[$(((j + round - 1) % ${#KINDS[@]}))]}")
-  done
-  order=(plain "${order[@]:0:$half}" plain "${order[@]:$half}")
-  for kind in "${order[@]}"; do
-    log "round $round/$REPEATS: $kind for ${DURATION}s"
-    row="$(load "$kind")" && [[ -n "$row" ]] || die "the $kind load gave no figures"
-    printf '%s\t%s\t%s\n' "$round" "$kind" "$(tr ' ' '\t' <<<"$row")" >>"$RESULTS"
+    measure "$round" plain
+    measure "$round" "${KINDS[$(((j + round - 1) % ${#KINDS[@]}))]}"
   done
 done
+measure "$REPEATS" plain
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # Checks that the extra calls happened: the counter's value and the log lines, against the
@@ -246,17 +246,21 @@ import re, statistics, sys
 results, out, calls = sys.argv[1], sys.argv[2], sys.argv[3].split()
 n_of = {w.split(":")[0]: int(w.split(":")[1]) for w in calls}
 rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
-plain, cpu, bad = {}, {}, 0
-for rnd, kind, _req, _rps, non2xx, errors, _load, us in rows:
+# Each kind's load against the mean of the plain loads right before and after it.
+cpu, diff, p, bad = {}, {}, [], 0
+plains = [i for i, r in enumerate(rows) if r[1] == "plain"]
+for i, (rnd, kind, _req, _rps, non2xx, errors, _load, us) in enumerate(rows):
     bad += int(non2xx) + int(errors)
     if kind == "plain":
-        plain.setdefault(rnd, []).append(float(us))
-    else:
-        cpu.setdefault(kind, {})[rnd] = float(us)
-base = {r: statistics.mean(v) for r, v in plain.items()}
+        p.append(float(us))
+        continue
+    near = [float(rows[j][7]) for j in (max([j for j in plains if j < i], default=None),
+                                        min([j for j in plains if j > i], default=None)) if j is not None]
+    if near:
+        cpu.setdefault(kind, []).append(float(us))
+        diff.setdefault(kind, []).append(float(us) - statistics.mean(near))
 def rng(v, f):
     return f" [{f.format(min(v))}-{f.format(max(v))}]"
-p = list(base.values())
 print("## What one host call costs (bench/host-call-cost.sh)")
 print()
 print("- date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after")
@@ -264,13 +268,13 @@ print("- Envoy $ENVOY_VERSION, \`--concurrency 1\` pinned to core $ENVOY_CPU; wr
 print("- method: one Envoy runs the minimal filter (bench/minimal-filter) plain and, on a listener of its own per kind, with"
       " \`extra=KIND:N\`: N more host calls of that kind per enrich request, in its last body callback before the three dispatches,"
       " results discarded (bench/minimal-filter/src/extra.rs); the figure is the whole process, so it includes the wasm side of each"
-      " call (the loop, and for calls that return bytes the VM's allocation and free). $REPEATS rounds of ${DURATION} s loads; each round runs plain first and in"
-      " the middle and the kinds in between, rotated one place per round. Envoy CPU = utime+stime of the process per answered 200."
-      " Cost of one call = (the kind's CPU per request - the mean of its round's two plain loads) / N, the median over the rounds"
+      " call (the loop, and for calls that return bytes the VM's allocation and free). $REPEATS rounds of ${DURATION} s loads; every load of a kind sits"
+      " between two loads of plain (the kinds' order rotated one place per round). Envoy CPU = utime+stime of the process per answered 200."
+      " Cost of one call = (the kind's CPU per request - the mean of its two plain neighbours) / N, the median over the rounds"
       " [min-max]. Calls that return bytes (\`shared_data\`, \`header\`, \`header_pairs\`) include the host's"
       " \`proxy_on_memory_allocate\` call into the VM and the copy; \`context\` alternates the root's context and the request's."
-      " N differs by kind so that each kind adds some 50-100 us per request, well above one load's noise (bench/host-call-cost.sh says why)")
-print(f"- the plain minimal filter: {statistics.median(p):.1f} us of Envoy CPU per request{rng(p, '{:.1f}')} (median of the rounds' means)")
+      " N differs by kind so that each kind adds some 50-150 us per request, well above one load's noise (bench/host-call-cost.sh says why)")
+print(f"- the plain minimal filter: {statistics.median(p):.1f} us of Envoy CPU per request{rng(p, '{:.1f}')} (median of its {len(p)} loads)")
 print(f"- non-2xx responses and socket errors over all loads: {bad}; ${CHECKS:-no checks}")
 print()
 print("| kind | host call | N extra per request | Envoy CPU us / request with them, median [min-max] | us per call, median of rounds [min-max] |")
@@ -283,11 +287,11 @@ call = {"time": "proxy_get_current_time_nanoseconds", "counter": "proxy_incremen
         "context": "proxy_set_effective_context"}
 cost = {}
 for kind, n in n_of.items():
-    per = [(v - base[r]) / n for r, v in cpu.get(kind, {}).items() if r in base]
+    per = [d / n for d in diff.get(kind, [])]
     if not per:
         continue
     cost[kind] = statistics.median(per)
-    v = list(cpu[kind].values())
+    v = cpu[kind]
     print(f"| {kind} | {call.get(kind, kind)} | {n} | {statistics.median(v):.1f}{rng(v, '{:.1f}')} | **{cost[kind]:.2f}**{rng(per, '{:.2f}')} |")
 print()
 # The product's extra calls over the minimal filter, from the host-call table of the same file.
