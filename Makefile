@@ -6,7 +6,7 @@ WASM := target/wasm32-wasip1/release/cognigy_enrich.wasm
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
-.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench host-call-cost size fuzz fuzz-smoke clean mcp-clients
+.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench bench-core host-call-cost size fuzz fuzz-smoke clean mcp-clients
 
 ## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm, size-optimized by wasm-opt
 ## when binaryen is installed (scripts/optimize-wasm.sh; the plain cargo output otherwise).
@@ -108,6 +108,11 @@ bench: size
 ## one kind against it plain, in one Envoy): writes its section of bench/results.md. ~12 minutes.
 host-call-cost:
 	flock /tmp/cognigy-fixed-ports.lock bench/host-call-cost.sh
+
+## The core's per-request work alone (benches/core_v8.rs), natively and compiled to wasm32 in V8
+## (Node.js): seconds, no Envoy; the figure to watch when changing the engine's hot path.
+bench-core:
+	bench/core.sh
 
 ## Where the filter's bytes go (scripts/wasm-size.sh): sections, code by crate and module, the
 ## largest functions, read from the optimized build with its names kept.

@@ -77,9 +77,9 @@ impl<'a> Gathered<'a> {
                         spec.prompt_label, spec.display_name
                     );
                 }
-                let line = match PromptTemplate::parse(spec.prompt_line) {
-                    Ok(t) => t.render(|f| self.field(f, cfg)),
-                    Err(_) => String::new(),
+                let line = match &default_lines()[s] {
+                    Some(t) => t.render(|f| self.field(f, cfg)),
+                    None => String::new(),
                 };
                 format!("{}: {line}", spec.prompt_label)
             })
@@ -190,6 +190,14 @@ fn truncate_chars(s: &mut String, max_chars: usize) {
     if let Some((byte_idx, _)) = s.char_indices().nth(max_chars) {
         s.truncate(byte_idx);
     }
+}
+
+/// Each service's [`crate::service::ServiceSpec::prompt_line`], parsed once per VM rather than
+/// on every answer (`None` only if a line did not parse, which a unit test rules out).
+fn default_lines() -> &'static PerService<Option<PromptTemplate>> {
+    static LINES: std::sync::OnceLock<PerService<Option<PromptTemplate>>> =
+        std::sync::OnceLock::new();
+    LINES.get_or_init(|| PerService::from_fn(|s| PromptTemplate::parse(s.spec().prompt_line).ok()))
 }
 
 #[cfg(test)]

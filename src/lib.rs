@@ -21,6 +21,7 @@ pub mod engine;
 pub mod error;
 pub mod httpdate;
 pub mod json_depth;
+pub mod json_members;
 pub mod json_path;
 pub mod json_top;
 pub mod layout;

@@ -1,10 +1,7 @@
 //! `services.<service>.fields`: the top-level keys kept from the profile and from each list item
 //! (an allow-list). Only the top level is looked at: a kept key keeps its whole value.
 
-use std::fmt;
-
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
+use crate::json_members::{push_key, Members};
 
 /// A validated allow-list: at least one name, none twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,52 +38,28 @@ impl FieldList {
     /// record that is not a JSON object has no keys to keep and becomes `{}`: passing it on
     /// whole would let through what the allow-list is there to keep out.
     pub fn select(&self, record: &str) -> String {
-        let Ok(Members(members)) = serde_json::from_str::<Members<'_>>(record) else {
+        let Ok(Members(members)) = Members::of(record) else {
             return "{}".to_owned();
         };
         let mut out = String::with_capacity(record.len().min(4096));
         out.push('{');
         let mut first = true;
         for (key, value) in members.iter().filter(|(k, _)| self.keeps(k)) {
-            // A `String` always serializes; the fallback only keeps this panic-free.
-            let Ok(key) = serde_json::to_string(key) else {
-                continue;
-            };
+            let mark = out.len();
             if !first {
                 out.push(',');
             }
+            // A string always serializes; the fallback only keeps this panic-free.
+            if push_key(&mut out, key).is_err() {
+                out.truncate(mark);
+                continue;
+            }
             first = false;
-            out.push_str(&key);
             out.push(':');
             out.push_str(value.get());
         }
         out.push('}');
         out
-    }
-}
-
-/// An object's top-level members in document order, values left as raw JSON text (serde_json's
-/// own map would sort the keys and re-serialize every value).
-struct Members<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct MembersVisitor;
-        impl<'de> Visitor<'de> for MembersVisitor {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    out.push((key, value));
-                }
-                Ok(Members(out))
-            }
-        }
-        d.deserialize_map(MembersVisitor)
     }
 }
 

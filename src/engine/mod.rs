@@ -77,12 +77,16 @@ pub enum Effect {
     },
 }
 
+/// The hasher of the maps keyed by ids Envoy assigns (context ids, callout tokens): no caller
+/// chooses them, so a fixed-seed fast hash is enough.
+type IdHash = foldhash::fast::FixedState;
+
 pub struct Engine {
     settings: Rc<Settings>,
     token: TokenCache,
-    requests: HashMap<u32, Request>,
+    requests: HashMap<u32, Request, IdHash>,
     /// Who each callout in flight answers to.
-    callouts: HashMap<CallId, Owner>,
+    callouts: HashMap<CallId, Owner, IdHash>,
     timers: Timers,
     /// The latest time an event brought, for what is due "now" on an event that brings none.
     clock: u64,
@@ -104,8 +108,8 @@ impl Engine {
         Engine {
             settings,
             token,
-            requests: HashMap::new(),
-            callouts: HashMap::new(),
+            requests: HashMap::default(),
+            callouts: HashMap::default(),
             timers: Timers::default(),
             clock: 0,
             observations: Vec::new(),

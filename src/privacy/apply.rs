@@ -5,11 +5,10 @@
 
 use std::fmt;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{mask, scan, PrivacySettings};
+use crate::json_members::{push_key, Members};
 
 /// A record that could not be rewritten. Only reachable with text that is not JSON, which the
 /// reply parser has already refused; the caller fails closed on it (nothing is answered).
@@ -27,30 +26,6 @@ impl std::error::Error for RedactError {}
 impl From<serde_json::Error> for RedactError {
     fn from(e: serde_json::Error) -> Self {
         RedactError(e)
-    }
-}
-
-/// An object's members in order, duplicates kept, values as raw text.
-struct Members<'a>(Vec<(String, &'a RawValue)>);
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut members = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    members.push((key, value));
-                }
-                Ok(Members(members))
-            }
-        }
-        d.deserialize_map(V)
     }
 }
 
@@ -103,23 +78,41 @@ pub fn redact_walk(
 pub fn could_change(json: &str, rules: &PrivacySettings) -> bool {
     let keys = || rules.drop_fields.iter().chain(&rules.mask_fields);
     if json.contains('\\')
-        || keys().any(|k| !k.is_ascii())
-        || json
-            .chars()
-            .any(|c| !c.is_ascii() && c.to_lowercase().all(|l| l.is_ascii()))
+        || keys().any(|k| !k.is_ascii() || k.contains('"'))
+        || (!json.is_ascii()
+            && json
+                .chars()
+                .any(|c| !c.is_ascii() && c.to_lowercase().all(|l| l.is_ascii())))
     {
         return true;
     }
     if rules.mask_patterns && scan::might_match(json) {
         return true;
     }
+    // A rule key can only match the text between two consecutive quotes (no key holds one):
+    // one pass over the quotes, comparing only segments of a key's length.
+    // Bit n set: some key is n bytes long (bit 63: 63 or longer); most segments are skipped on
+    // their length alone.
+    let lengths = keys().fold(0u64, |m, k| m | 1 << k.len().min(63));
     let bytes = json.as_bytes();
-    keys().any(|k| {
-        let k = k.as_bytes();
-        bytes
-            .windows(k.len() + 2)
-            .any(|w| matches!(w, [b'"', mid @ .., b'"'] if mid.eq_ignore_ascii_case(k)))
-    })
+    let mut open: Option<usize> = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'"' {
+            continue;
+        }
+        if let Some(o) = open {
+            let len = i - o - 1;
+            if lengths & (1 << len.min(63)) != 0 {
+                if let Some(segment) = bytes.get(o + 1..i) {
+                    if keys().any(|k| segment.eq_ignore_ascii_case(k.as_bytes())) {
+                        return true;
+                    }
+                }
+            }
+        }
+        open = Some(i);
+    }
+    false
 }
 
 /// A JSON string's text: borrowed when it has no escape (valid JSON holds no raw control
@@ -131,7 +124,17 @@ fn unescape(text: &str) -> Result<std::borrow::Cow<'_, str>, RedactError> {
     }
 }
 
-fn lowercase(key: &str) -> std::borrow::Cow<'_, str> {
+/// `key` lowercased as the rules' keys are (`str::to_lowercase`), into `scratch` for an ASCII
+/// key so the walk allocates nothing per member.
+fn lowercase<'k>(key: &'k str, scratch: &'k mut String) -> std::borrow::Cow<'k, str> {
+    if !key.bytes().any(|b| b.is_ascii_uppercase()) && key.is_ascii() {
+        return key.into();
+    }
+    if key.is_ascii() {
+        scratch.clear();
+        scratch.extend(key.chars().map(|c| c.to_ascii_lowercase()));
+        return scratch.as_str().into();
+    }
     if key.chars().any(char::is_uppercase) {
         key.to_lowercase().into()
     } else {
@@ -149,13 +152,14 @@ fn walk(
     let text = raw.get();
     match text.as_bytes().first() {
         Some(b'{') => {
-            let Members(members) = serde_json::from_str(text)?;
+            let Members(members) = Members::of(text)?;
             let start = out.len();
             out.push('{');
             let mut first = true;
             let mut here = false;
+            let mut scratch = String::new();
             for (key, value) in &members {
-                let lower = lowercase(key);
+                let lower = lowercase(key, &mut scratch);
                 if rules.drop_fields.iter().any(|k| *k == lower) {
                     here = true;
                     continue;
@@ -164,14 +168,15 @@ fn walk(
                     out.push(',');
                 }
                 first = false;
-                out.push_str(&serde_json::to_string(key)?);
+                push_key(out, key)?;
                 out.push(':');
-                let phone_key = mask::is_phone_key(&lower);
                 let child = if rules.mask_fields.iter().any(|k| *k == lower) {
-                    Mode::Masked { phone_key }
+                    Mode::Masked {
+                        phone_key: mask::is_phone_key(&lower),
+                    }
                 } else if let Mode::Masked { phone_key: above } = mode {
                     Mode::Masked {
-                        phone_key: above || phone_key,
+                        phone_key: above || mask::is_phone_key(&lower),
                     }
                 } else {
                     Mode::Scan
