@@ -6,7 +6,7 @@ WASM := target/wasm32-wasip1/release/cognigy_enrich.wasm
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
-.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench bench-core size fuzz fuzz-smoke clean mcp-clients
+.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench bench-core host-call-cost size fuzz fuzz-smoke clean mcp-clients
 
 ## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm, size-optimized by wasm-opt
 ## when binaryen is installed (scripts/optimize-wasm.sh; the plain cargo output otherwise).
@@ -103,6 +103,11 @@ soak: build
 ## fixed ports takes.
 bench: size
 	flock /tmp/cognigy-fixed-ports.lock bench/run.sh
+
+## What one host call of each kind costs Envoy per call (the minimal filter with N extra calls of
+## one kind against it plain, in one Envoy): writes its section of bench/results.md. ~12 minutes.
+host-call-cost:
+	flock /tmp/cognigy-fixed-ports.lock bench/host-call-cost.sh
 
 ## The core's per-request work alone (benches/core_v8.rs), natively and compiled to wasm32 in V8
 ## (Node.js): seconds, no Envoy; the figure to watch when changing the engine's hot path.

@@ -18,7 +18,9 @@ clusters are benchmarked exactly as shipped. Changes, each asserted to apply:
   cost of dropping, masking and scanning, measured against the gateway in the same process;
 - with BENCH_MINIMAL_PORT (and BENCH_MINIMAL_WASM, BENCH_MINIMAL_CONFIG in the environment), a
   copy of the gateway listener there (`minimal`) running bench/minimal-filter in a VM of its own:
-  the limit row;
+  the limit row; and with BENCH_MINIMAL_LISTENERS ({"NAME": [PORT, "CONFIG"], ...}), one more
+  copy per entry running the minimal filter with that configuration (bench/host-call-cost.sh:
+  the minimal filter with extra host calls of one kind);
 - with BENCH_COUNT_PORT (and BENCH_COUNT_WASM), a copy (`gateway_count`) running the product's
   host-call counting build (feature count-host-calls) in a VM of its own, same configuration;
 - with BENCH_CONFIG_LISTENERS ({"NAME": [PORT, CONFIG], ...}), one copy per entry with that
@@ -149,6 +151,8 @@ def main() -> None:
     if minimal_port:
         extra += copy_gateway(minimal_port, "minimal", os.environ["BENCH_MINIMAL_CONFIG"],
                               os.environ["BENCH_MINIMAL_WASM"])
+    for name, (port, config) in json.loads(os.environ.get("BENCH_MINIMAL_LISTENERS", "{}")).items():
+        extra += copy_gateway(str(port), name, config, os.environ["BENCH_MINIMAL_WASM"])
     # Other builds of the product (bench/build-variant.sh), same configuration: NAME=PORT=WASM
     # words, each a listener and VM of its own.
     for word in os.environ.get("BENCH_VARIANT_LISTENERS", "").split():

@@ -63,6 +63,10 @@
 #                          for the privacy on/off comparison alone
 #   BENCH_PORT_BASE=10100  enrich listener; bare listener +1, privacy-off listener +2, minimal
 #                          +3, counting build +4, admin +11, mocks +21..+24
+#
+# What one host call of each kind costs Envoy (the minimal filter with N extra calls of one kind
+# against it plain, same Envoy): bench/host-call-cost.sh (`make host-call-cost`, ~12 minutes); its
+# section of bench/results.md is kept when this script rewrites the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -481,10 +485,11 @@ round_ratios() {
     END { for (r in x) if ((r in y) && y[r] > 0) printf "%.4f\n", x[r] / y[r] }' "$RESULTS"
 }
 # The sections of an existing results file under "## Where the bytes go" or "## Size" (the size
-# work writes them) and "## Notes" (written by hand: analysis of a run), kept as they are.
+# work writes them), "## Notes" (written by hand: analysis of a run) and "## What one host call
+# costs" (bench/host-call-cost.sh writes it), kept as they are.
 SIZE_SECTION=""
 if [[ -f "$OUT" ]]; then
-  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## (Size|Notes|Where the bytes go)/) } keep' "$OUT")"
+  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## (Size|Notes|Where the bytes go|What one host call costs)/) } keep' "$OUT")"
 fi
 
 {

@@ -9,6 +9,15 @@
 //! service, `{customerNumber}` in PATH replaced by the body's `customerNumber` (the bench's
 //! customer numbers need no percent-encoding). The authority is the cluster name, as the
 //! product's default.
+//!
+//! For bench/host-call-cost.sh only: `extra=KIND:N` (repeatable, or `extra=KIND:N,KIND:N`) makes
+//! N more host calls of KIND per enrich request, in the last body callback before the dispatch,
+//! results discarded; KIND is one of `time`, `counter`, `histogram`, `log`, `property`,
+//! `shared_data`, `header`, `header_pairs`, `context` (N even: to the root and back), see
+//! src/extra.rs. Without `extra=` words the filter makes exactly the calls described above: it is
+//! `make bench`'s limit row.
+
+mod extra;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -20,7 +29,12 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| Box::new(Root::default()));
+    proxy_wasm::set_root_context(|context_id| {
+        Box::new(Root {
+            context_id,
+            config: Rc::default(),
+        })
+    });
 }}
 
 #[derive(Default)]
@@ -30,6 +44,7 @@ struct Config {
     timeout_ms: u64,
     /// (cluster, path template)
     calls: Vec<(String, String)>,
+    extras: extra::Extras,
 }
 
 fn parse(text: &str) -> Option<Config> {
@@ -47,14 +62,15 @@ fn parse(text: &str) -> Option<Config> {
                 let (cluster, path) = value.split_once(',')?;
                 c.calls.push((cluster.to_owned(), path.to_owned()));
             }
+            "extra" => c.extras.add(value)?,
             _ => return None,
         }
     }
     (!c.bearer.is_empty() && !c.path.is_empty() && !c.calls.is_empty()).then_some(c)
 }
 
-#[derive(Default)]
 struct Root {
+    context_id: u32,
     config: Rc<Config>,
 }
 
@@ -67,7 +83,10 @@ impl RootContext for Root {
             _ => return false,
         };
         match parse(&String::from_utf8_lossy(&bytes)) {
-            Some(c) => {
+            Some(mut c) => {
+                if c.extras.prepare().is_none() {
+                    return false;
+                }
                 self.config = Rc::new(c);
                 true
             }
@@ -75,8 +94,10 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         Some(Box::new(Request {
+            context_id,
+            root_id: self.context_id,
             config: Rc::clone(&self.config),
             request_id: String::new(),
             pending: 0,
@@ -90,6 +111,8 @@ impl RootContext for Root {
 }
 
 struct Request {
+    context_id: u32,
+    root_id: u32,
     config: Rc<Config>,
     request_id: String,
     /// Calls dispatched and not answered yet.
@@ -163,6 +186,7 @@ impl HttpContext for Request {
         };
         let customer = customer_number(&body);
         let config = Rc::clone(&self.config);
+        config.extras.run(self.context_id, self.root_id);
         for (cluster, template) in &config.calls {
             let path = template.replace("{customerNumber}", customer);
             let headers = vec![
