@@ -6,7 +6,7 @@ WASM := target/wasm32-wasip1/release/cognigy_enrich.wasm
 export ENVOY_BIN ?= $(CURDIR)/.venv/bin/envoy
 WASM_TEST_ENV := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 
-.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench bench-core host-call-cost size fuzz fuzz-smoke clean mcp-clients
+.PHONY: build run stop test unit wasm-test e2e lint audit validate contracts oci bench bench-core bench-wasm-profile host-call-cost size fuzz fuzz-smoke clean mcp-clients
 
 ## Build the filter: target/wasm32-wasip1/release/cognigy_enrich.wasm, size-optimized by wasm-opt
 ## when binaryen is installed (scripts/optimize-wasm.sh; the plain cargo output otherwise).
@@ -113,6 +113,12 @@ host-call-cost:
 ## (Node.js): seconds, no Envoy; the figure to watch when changing the engine's hot path.
 bench-core:
 	bench/core.sh
+
+## Where the wasm time goes per enrich request, by function (the product and the minimal filter in
+## Node.js's V8 behind a proxy-wasm host in JavaScript, under V8's CPU profiler): writes its section
+## of bench/results.md. No Envoy, no ports; ~2 minutes.
+bench-wasm-profile:
+	bench/wasm-profile.sh
 
 ## Where the filter's bytes go (scripts/wasm-size.sh): sections, code by crate and module, the
 ## largest functions, read from the optimized build with its names kept.

@@ -485,11 +485,12 @@ round_ratios() {
     END { for (r in x) if ((r in y) && y[r] > 0) printf "%.4f\n", x[r] / y[r] }' "$RESULTS"
 }
 # The sections of an existing results file under "## Where the bytes go" or "## Size" (the size
-# work writes them), "## Notes" (written by hand: analysis of a run) and "## What one host call
-# costs" (bench/host-call-cost.sh writes it), kept as they are.
+# work writes them), "## Notes" (written by hand: analysis of a run), "## What one host call
+# costs" (bench/host-call-cost.sh writes it) and "## Where the wasm time goes"
+# (bench/wasm-profile.sh writes it), kept as they are.
 SIZE_SECTION=""
 if [[ -f "$OUT" ]]; then
-  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## (Size|Notes|Where the bytes go|What one host call costs)/) } keep' "$OUT")"
+  SIZE_SECTION="$(awk '/^## / { keep = ($0 ~ /^## (Size|Notes|Where the bytes go|What one host call costs|Where the wasm time goes)/) } keep' "$OUT")"
 fi
 
 {
