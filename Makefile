@@ -116,7 +116,7 @@ bench-core:
 
 ## Where the wasm time goes per enrich request, by function (the product and the minimal filter in
 ## Node.js's V8 behind a proxy-wasm host in JavaScript, under V8's CPU profiler): writes its section
-## of bench/results.md. No Envoy, no ports; ~2 minutes.
+## of bench/results.md. No Envoy, no ports; under a minute after the builds.
 bench-wasm-profile:
 	bench/wasm-profile.sh
 

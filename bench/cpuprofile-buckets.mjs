@@ -83,6 +83,10 @@ export const BUCKETS = [
   "V8 (GC, other)",
 ];
 const [CORE, GLUE, SDK, ALLOC, MEM, SERDE, STD, OTHER, OTHER_WASM, WRAP, HOST, DRIVER, V8] = BUCKETS;
+/** Wasm code the host calls outside any callback's filter frames (proxy_on_memory_allocate). */
+const HOST_INVOKED = "wasm the host calls directly (proxy_on_memory_allocate)";
+/** The self time of every bucket below the filter's frames, given to the nearest one. */
+const LAYERS = [CORE, GLUE, SDK, HOST_INVOKED, WRAP, HOST, DRIVER, V8];
 
 /** The path whose code a demangled wasm function is: its own, or (drop glue) what it drops. */
 function ownPath(d) {
@@ -136,8 +140,39 @@ function summarize(file) {
     bucketOfNode.set(id, b);
     return b;
   };
+  const nameOf = (id) => {
+    const { functionName: f, url } = nodes.get(id).callFrame;
+    return url.startsWith("wasm://") ? demangle(f) : `${f || "(anonymous)"} [${url.split("/").pop() || "native"}]`;
+  };
+  /** The nearest frame of the filter (core, glue, SDK) on the stack, or what called the wasm. */
+  const layerOfNode = new Map();
+  const layerOf = (id) => {
+    let layer = layerOfNode.get(id);
+    if (layer !== undefined) return layer;
+    const leaf = bucketOf(id);
+    layer = leaf;
+    if (leaf !== null && BUCKETS.indexOf(leaf) <= BUCKETS.indexOf(WRAP)) {
+      layer = HOST_INVOKED;
+      for (let at = id; at !== undefined; at = parent.get(at)) {
+        const b = bucketOf(at);
+        if (b === CORE || b === GLUE || b === SDK) {
+          layer = b;
+          break;
+        }
+        if (b === null || BUCKETS.indexOf(b) > BUCKETS.indexOf(WRAP)) break;
+      }
+      if (leaf === WRAP) layer = WRAP;
+    }
+    layerOfNode.set(id, layer);
+    return layer;
+  };
   const byBucket = new Map(BUCKETS.map((b) => [b, 0]));
+  const byLayer = new Map(LAYERS.map((b) => [b, 0]));
   const byFunction = new Map();
+  /** Wasm time of the samples with the function anywhere on their stack (glue and SDK functions). */
+  const inclusive = new Map();
+  /** Wasm time under each of the core's entry points (the outermost core frame of a stack). */
+  const entries = new Map();
   let total = 0;
   for (let i = 0; i < p.samples.length; i++) {
     const dt = p.timeDeltas[i + 1] ?? 0;
@@ -146,12 +181,29 @@ function summarize(file) {
     if (b === null) continue;
     total += dt;
     byBucket.set(b, byBucket.get(b) + dt);
-    const { functionName: f, url } = nodes.get(id).callFrame;
-    const name = url.startsWith("wasm://") ? demangle(f) : `${f || "(anonymous)"} [${url.split("/").pop() || "native"}]`;
-    const key = `${name}\u0000${b}`;
+    const layer = layerOf(id);
+    byLayer.set(layer, byLayer.get(layer) + dt);
+    const key = `${nameOf(id)}\u0000${b}`;
     byFunction.set(key, (byFunction.get(key) ?? 0) + dt);
+    if (BUCKETS.indexOf(b) >= BUCKETS.indexOf(WRAP)) continue;
+    // The core's entry: the outermost core frame (the one the glue called).
+    let entry;
+    for (let at = id; at !== undefined; at = parent.get(at)) if (bucketOf(at) === CORE) entry = at;
+    if (entry !== undefined) {
+      const k = nameOf(entry);
+      entries.set(k, (entries.get(k) ?? 0) + dt);
+    }
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const fb = bucketOf(at);
+      if (fb !== GLUE && fb !== SDK) continue;
+      const k = `${nameOf(at)}\u0000${fb}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusive.set(k, (inclusive.get(k) ?? 0) + dt);
+    }
   }
-  return { total, byBucket, byFunction };
+  return { total, byBucket, byLayer, byFunction, inclusive, entries };
 }
 
 const fmt = (us) => (us / REQUESTS).toFixed(2);
@@ -184,6 +236,15 @@ if (runs.length >= 2) {
   out.push(`| **wasm code** | ${fmt(wasmTotal(a))} | ${fmt(wasmTotal(b))} | **${fmt(wasmTotal(a) - wasmTotal(b))}** |`);
   out.push("");
 }
+out.push("The same time by the nearest frame of the filter on the stack: the allocator, serde_json, std... code each layer calls counted with it (inclusive):");
+out.push("");
+out.push(`| layer | ${runs.map((r) => `${r.name}: us/request`).join(" | ")}${runs.length >= 2 ? " | difference" : ""} |`);
+out.push(`|---|${runs.map(() => "---:").join("|")}${runs.length >= 2 ? "|---:" : ""}|`);
+for (const l of LAYERS) {
+  const diff = runs.length >= 2 ? ` | ${fmt(runs[0].byLayer.get(l) - runs[1].byLayer.get(l))}` : "";
+  out.push(`| ${l} | ${runs.map((r) => fmt(r.byLayer.get(l))).join(" | ")}${diff} |`);
+}
+out.push("");
 const first = runs[0];
 const isWasm = (bucket) => BUCKETS.indexOf(bucket) <= BUCKETS.indexOf(WRAP);
 /** Rows of the functions of `run` in `buckets` with the most self time. */
@@ -203,6 +264,23 @@ out.push(`Top ${TOP} wasm functions of ${first.name} by self time (profiled us p
 out.push("", ...HEAD, ...topRows(first, isWasm, TOP), "");
 out.push(`The ${first.name}'s glue and SDK functions (all with at least 0.05 us per request):`);
 out.push("", ...HEAD, ...topRows(first, (b) => b === GLUE || b === SDK, 1000).filter((row) => Number(row.split(" | ").at(-2)) >= 0.05), "");
+out.push(`The ${first.name}'s glue and SDK functions by total wasm time (their wasm callees included, the host's work below a host call and the wrappers not; at least 0.2 us per request):`);
+out.push("", "| # | function | bucket | us/request (total) | % of all samples |", "|---:|---|---|---:|---:|");
+[...first.inclusive]
+  .sort((x, y) => y[1] - x[1])
+  .filter(([, us]) => us / REQUESTS >= 0.2)
+  .forEach(([key, us], i) => {
+    const [name, bucket] = key.split("\u0000");
+    out.push(`| ${i + 1} | \`${name.replace(/\|/g, "\\|")}\` | ${bucket.split(" (")[0]} | ${fmt(us)} | ${pct(us, first.total)} |`);
+  });
+out.push("");
+out.push(`The ${first.name}'s core by entry point (the outermost core frame: what the glue called; wasm time of everything below it; at least 0.2 us per request):`);
+out.push("", "| # | entry point | us/request (total) | % of all samples |", "|---:|---|---:|---:|");
+[...first.entries]
+  .sort((x, y) => y[1] - x[1])
+  .filter(([, us]) => us / REQUESTS >= 0.2)
+  .forEach(([name, us], i) => out.push(`| ${i + 1} | \`${name.replace(/\|/g, "\\|")}\` | ${fmt(us)} | ${pct(us, first.total)} |`));
+out.push("");
 for (const run of runs.slice(1)) {
   out.push(`Top 10 wasm functions of ${run.name}:`);
   out.push("", ...HEAD, ...topRows(run, isWasm, 10), "");
