@@ -34,6 +34,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --target wasm32-wasip1 --lib -- -D warnings
+	cargo clippy --target wasm32-wasip1 --bench core_v8 -- -D warnings
 
 unit:
 	cargo test --lib
