@@ -44,7 +44,7 @@ function demangleLegacy(name) {
 }
 /** v0 (`_R...`), roughly: the identifiers of the path, disambiguators and generics dropped. */
 function demangleV0(name) {
-  const s = name.replace(/([CM])s[0-9A-Za-z]*_/g, "$1").replace(/B[0-9A-Za-z]*_/g, "");
+  const s = name.replace(/([CMXY])s[0-9A-Za-z]*_/g, "$1").replace(/B[0-9A-Za-z]*_/g, "");
   const parts = [];
   for (let i = 2; i < s.length; ) {
     if (s[i] >= "0" && s[i] <= "9") {
@@ -59,8 +59,10 @@ function demangleV0(name) {
   return parts.length ? parts.join("::") : name;
 }
 export function demangle(name) {
-  const m = /^(wasm-to-js|js-to-wasm):[^-]*-(.*)$/.exec(name);
-  if (m) return `${m[1]}: ${demangle(m[2])}`;
+  // V8 compiles one wrapper per signature and names it after one import of that signature: the
+  // name says which signature, not which import.
+  const m = /^(wasm-to-js|js-to-wasm):([^-]*)-(.*)$/.exec(name);
+  if (m) return `${m[1]} wrapper, signature ${m[2]} (every import of it)`;
   if (name.startsWith("_ZN")) return demangleLegacy(name);
   if (name.startsWith("_R")) return demangleV0(name);
   return name;
@@ -96,7 +98,7 @@ function ownPath(d) {
   return s.replace(/^([<&(\[]|mut |dyn |const )+/, "");
 }
 export function wasmBucket(d) {
-  if (/^(wasm-to-js|js-to-wasm):/.test(d)) return WRAP;
+  if (/^(wasm-to-js|js-to-wasm) wrapper/.test(d)) return WRAP;
   if (/^(memcpy|memset|memmove|memcmp|bcmp|strlen)$|compiler_builtins::mem::/.test(d)) return MEM;
   if (
     /^(dlmalloc|dlfree|dlrealloc|dlcalloc|malloc|free|realloc|calloc|aligned_alloc|posix_memalign|proxy_on_memory_allocate|internal_memalign|dispose_chunk|sys_alloc|tmalloc_small|tmalloc_large|prepend_alloc)$/.test(d) ||

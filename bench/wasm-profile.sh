@@ -19,6 +19,8 @@
 #   WASMPROF_WARMUP=2000 WASMPROF_REQUESTS=20000 WASMPROF_BATCHES=7 WASMPROF_PROFILE_RUNS=5
 #   WASMPROF_INTERVAL_US=100   the profiler's sampling interval
 #   WASMPROF_OUT=bench/results.md
+#   WASMPROF_REUSE=0           1: no runs, the section rewritten from the last run's files in
+#                              .run/wasm-profile (after a change to the summary)
 #   BENCH_BUILD=1              0 skips the builds (uses what target/ has)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,44 +44,58 @@ fi
 [[ -f "$PRODUCT_WASM" ]] || { log "$PRODUCT_WASM missing (make build with binaryen: scripts/optimize-wasm.sh)"; exit 1; }
 [[ -f "$MINIMAL_WASM" ]] || { log "$MINIMAL_WASM missing"; exit 1; }
 
-mkdir -p "$DIR"
-LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-for module in product minimal; do
-  log "$module: $BATCHES x $REQUESTS requests after $WARMUP"
-  node --no-warnings bench/wasm-profile.mjs --module "$module" --warmup "$WARMUP" \
-    --requests "$REQUESTS" --batches "$BATCHES" >"$DIR/$module.timing.json"
-  cat "$DIR/$module.timing.json" >&2
-  # The sampler's intervals are wall-clock time: a run the machine's other work disturbed shows
-  # it in every bucket. Of PROFILE_RUNS runs, the least disturbed (least time per request) is kept.
-  best=""
-  for run in $(seq 1 "$PROFILE_RUNS"); do
-    log "$module: profiled run $run/$PROFILE_RUNS, $REQUESTS requests after $WARMUP"
+measure() { # both modules, timed then profiled; the files of the run in $DIR
+  LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+  RUN_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
+  for module in product minimal; do
+    log "$module: $BATCHES x $REQUESTS requests after $WARMUP"
     node --no-warnings bench/wasm-profile.mjs --module "$module" --warmup "$WARMUP" \
-      --requests "$REQUESTS" --batches 1 --interval-us "$INTERVAL" \
-      --profile "$DIR/$module.run$run.cpuprofile" >"$DIR/$module.run$run.json"
-    cat "$DIR/$module.run$run.json" >&2
-    us="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["best_us"])' "$DIR/$module.run$run.json")"
-    if [[ -z "$best" ]] || python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$us" "$best"; then
-      best=$us
-      cp "$DIR/$module.run$run.cpuprofile" "$DIR/$module.cpuprofile"
-      cp "$DIR/$module.run$run.json" "$DIR/$module.profiled.json"
-    fi
+      --requests "$REQUESTS" --batches "$BATCHES" >"$DIR/$module.timing.json"
+    cat "$DIR/$module.timing.json" >&2
+    # The sampler's intervals are wall-clock time: a run the machine's other work disturbed shows
+    # it in every bucket. Of PROFILE_RUNS runs, the least disturbed (least time per request) is kept.
+    best=""
+    for run in $(seq 1 "$PROFILE_RUNS"); do
+      log "$module: profiled run $run/$PROFILE_RUNS, $REQUESTS requests after $WARMUP"
+      node --no-warnings bench/wasm-profile.mjs --module "$module" --warmup "$WARMUP" \
+        --requests "$REQUESTS" --batches 1 --interval-us "$INTERVAL" \
+        --profile "$DIR/$module.run$run.cpuprofile" >"$DIR/$module.run$run.json"
+      cat "$DIR/$module.run$run.json" >&2
+      us="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["best_us"])' "$DIR/$module.run$run.json")"
+      if [[ -z "$best" ]] || python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$us" "$best"; then
+        best=$us
+        cp "$DIR/$module.run$run.cpuprofile" "$DIR/$module.cpuprofile"
+        cp "$DIR/$module.run$run.json" "$DIR/$module.profiled.json"
+      fi
+    done
+    rm -f "$DIR/$module".run*.cpuprofile "$DIR/$module".run*.json
   done
-  rm -f "$DIR/$module".run*.cpuprofile "$DIR/$module".run*.json
-done
-LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+  LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf 'LOAD_BEFORE=%q LOAD_AFTER=%q RUN_DATE=%q WARMUP=%q REQUESTS=%q BATCHES=%q PROFILE_RUNS=%q INTERVAL=%q\n' \
+    "$LOAD_BEFORE" "$LOAD_AFTER" "$RUN_DATE" "$WARMUP" "$REQUESTS" "$BATCHES" "$PROFILE_RUNS" "$INTERVAL" >"$DIR/run.env"
+}
+
+mkdir -p "$DIR"
+if [[ "${WASMPROF_REUSE:-0}" == 1 ]]; then
+  for f in product.timing.json product.profiled.json product.cpuprofile minimal.timing.json \
+    minimal.profiled.json minimal.cpuprofile run.env; do
+    [[ -f "$DIR/$f" ]] || { log "WASMPROF_REUSE=1: $DIR/$f missing"; exit 1; }
+  done
+  # shellcheck disable=SC1091 # written below by the run being reused
+  source "$DIR/run.env"
+else
+  measure
+fi
 
 TABLES="$(node bench/cpuprofile-buckets.mjs --requests "$REQUESTS" --top 25 \
   "product=$DIR/product.cpuprofile" "minimal=$DIR/minimal.cpuprofile")"
 
-SECTION="$(python3 - "$DIR" "$LOAD_BEFORE" "$LOAD_AFTER" "$(node --version)" "$TABLES" \
+SECTION="$(python3 - "$DIR" "$LOAD_BEFORE" "$LOAD_AFTER" "$(node --version)" "$TABLES" "$RUN_DATE" \
   "$(stat -c %s "$PRODUCT_WASM")" "$(stat -c %s "$MINIMAL_WASM")" "$WARMUP" "$REQUESTS" "$BATCHES" "$PROFILE_RUNS" "$INTERVAL" <<'PY'
-import datetime, json, os, sys
-d, load0, load1, node, tables, psize, msize, warmup, n, batches, pruns, interval = sys.argv[1:]
+import json, os, sys
+d, load0, load1, node, tables, now, psize, msize, warmup, n, batches, pruns, interval = sys.argv[1:]
 t = {m: json.load(open(os.path.join(d, f"{m}.timing.json"))) for m in ("product", "minimal")}
 p = {m: json.load(open(os.path.join(d, f"{m}.profiled.json"))) for m in ("product", "minimal")}
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-kinds = sorted(set(t["product"]["host_calls_by_kind"]) | set(t["minimal"]["host_calls_by_kind"]))
 print("## Where the wasm time goes (bench/wasm-profile.sh)")
 print()
 print(f"`make bench-wasm-profile`, {now}: Node.js {node} (V8) on this machine, load average {load0} before, {load1} after (other work shares it: compare the two modules of one run). "
