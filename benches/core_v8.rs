@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 mod harness;
-use harness::{bench_settings, settings, Host};
+use harness::{bench_settings, bench_settings_without, settings, Host};
 
 /// Formats each log line the engine writes, as the filter's logger does in Envoy at the default
 /// `info` level (the host call that sends it is the glue's, not measured here), and drops it.
@@ -40,14 +40,38 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    for (name, settings, new_customers) in [
+    // The feature rows: `make bench`'s configuration with one feature off (its `nomask`,
+    // `noauth` and `nofields` loads), each a new customer per request; the difference to the
+    // full configuration is what that feature costs the core.
+    let configurations = [
         ("default configuration, one customer", settings(), false),
         (
             "bench/config.json, a new customer each request",
             bench_settings(),
             true,
         ),
-    ] {
+        (
+            "bench/config.json, privacy rules off (nomask)",
+            bench_settings_without("nomask"),
+            true,
+        ),
+        (
+            "bench/config.json, caller auth off (noauth)",
+            bench_settings_without("noauth"),
+            true,
+        ),
+        (
+            "bench/config.json, no fields selections (nofields)",
+            bench_settings_without("nofields"),
+            true,
+        ),
+        (
+            "bench/config.json, all three off (alloff)",
+            bench_settings_without("alloff"),
+            true,
+        ),
+    ];
+    for (name, settings, new_customers) in configurations {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }

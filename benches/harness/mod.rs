@@ -31,6 +31,38 @@ pub fn bench_settings() -> Option<Settings> {
     settings_from(include_bytes!("../../bench/config.json"))
 }
 
+/// `make bench`'s configuration with one feature off, as `make bench`'s feature rows turn it off
+/// (`noauth`, `nofields`, and its `nomask` listener), or all three (`alloff`).
+pub fn bench_settings_without(feature: &str) -> Option<Settings> {
+    let mut c: serde_json::Value =
+        serde_json::from_slice(include_bytes!("../../bench/config.json")).ok()?;
+    let off_auth = |c: &mut serde_json::Value| c["auth"] = serde_json::json!({"enabled": false});
+    let off_privacy = |c: &mut serde_json::Value| {
+        c["privacy"] = serde_json::json!({"maskFields": [], "maskPatterns": false});
+    };
+    let off_fields = |c: &mut serde_json::Value| {
+        if let Some(services) = c["services"].as_object_mut() {
+            for service in services.values_mut() {
+                if let Some(s) = service.as_object_mut() {
+                    s.remove("fields");
+                }
+            }
+        }
+    };
+    match feature {
+        "noauth" => off_auth(&mut c),
+        "nomask" => off_privacy(&mut c),
+        "nofields" => off_fields(&mut c),
+        "alloff" => {
+            off_auth(&mut c);
+            off_privacy(&mut c);
+            off_fields(&mut c);
+        }
+        _ => return None,
+    }
+    settings_from(&serde_json::to_vec(&c).ok()?)
+}
+
 pub fn settings_from(json: &[u8]) -> Option<Settings> {
     let env = |key: &str| match key {
         ENV_CLIENT_ID => Some("cognigy-proxy-client".to_owned()),

@@ -149,7 +149,10 @@ impl Context for Request {
         if self.pending == 0 {
             let mut bodies = self.bodies.take();
             bodies.sort_by_key(|(token, _)| *token);
-            let answer: Vec<u8> = bodies.into_iter().flat_map(|(_, b)| b).collect();
+            let mut answer = Vec::with_capacity(bodies.iter().map(|(_, b)| b.len()).sum());
+            for (_, body) in &bodies {
+                answer.extend_from_slice(body);
+            }
             let _ = hostcalls::send_http_response(
                 200,
                 vec![("content-type", "application/json")],
