@@ -29,6 +29,8 @@
 # Run it under `flock /tmp/cognigy-fixed-ports.lock` (the Makefile target does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 # N: one load of the plain filter varies by 10-20 % of its few hundred microseconds per request,
 # so a kind's N extra calls must add several tens of microseconds to stand out. A first pass gave
@@ -38,26 +40,10 @@ cd "$(dirname "$0")/.."
 CALLS="${HOSTCOST_CALLS:-time:200 counter:200 histogram:200 log:40 property:400 shared_data:100 header:100 header_pairs:50 context:400}"
 DURATION="${HOSTCOST_DURATION:-5}"
 REPEATS="${HOSTCOST_REPEATS:-7}"
-CONNS="${BENCH_CONNECTIONS:-16}"
 OUT="${HOSTCOST_OUT:-bench/results.md}"
-BASE="${BENCH_PORT_BASE:-10100}"
-LISTENER=$BASE FLOOR=$((BASE + 1)) MINIMAL=$((BASE + 3)) ADMIN=$((BASE + 11))
-TOKEN_PORT=$((BASE + 21)) PROFILE_PORT=$((BASE + 22)) ORDERS_PORT=$((BASE + 23)) CRM_PORT=$((BASE + 24))
-ENVOY_BIN="${ENVOY_BIN:-.venv/bin/envoy}"
-WASM=target/wasm32-wasip1/release/cognigy_enrich.wasm
-MOCKS_BIN=target/release/mock-upstreams
-MINIMAL_WASM=target/minimal-filter/wasm32-wasip1/release/minimal_filter.wasm
-one_line() { python3 -c 'import json, sys; print(json.dumps(json.loads(sys.stdin.read())))'; }
+LISTENER=$BASE FLOOR=$((BASE + 1)) MINIMAL=$((BASE + 3))
 PLUGIN_CONFIG="$(one_line <bench/config.json)"
 DIR=.run/host-call-cost
-ENVOY_CPU="${BENCH_ENVOY_CPU:-1}" LOAD_CPU="${BENCH_LOAD_CPU:-0}"
-ON_ENVOY_CPU=() ON_LOAD_CPU=()
-if (($(nproc) >= 2)); then
-  ON_ENVOY_CPU=(taskset -c "$ENVOY_CPU") ON_LOAD_CPU=(taskset -c "$LOAD_CPU")
-fi
-WEBHOOK_TOKEN=bench-webhook-token
-export ENRICH_CLIENT_ID=cognigy-proxy-client ENRICH_CLIENT_SECRET=proxy-secret-key
-export ENRICH_WEBHOOK_TOKENS=$WEBHOOK_TOKEN BENCH_WEBHOOK_TOKEN=$WEBHOOK_TOKEN
 
 log() { echo "host-call-cost: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -90,14 +76,6 @@ done
 
 # --- processes (as bench/run.sh) ------------------------------------------------------------------------
 ENVOY_PID="" MOCKS_PID="" WRK_PID=""
-stop_pid() { # VAR: kills the process whose pid VAR holds, if any
-  local pid="${!1}"
-  if [[ -n "$pid" ]]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    printf -v "$1" '%s' ""
-  fi
-}
 trap 'stop_pid WRK_PID; stop_pid ENVOY_PID; stop_pid MOCKS_PID' EXIT
 trap 'exit 130' INT TERM
 
@@ -119,23 +97,6 @@ start_mocks() {
   die "mocks did not start"
 }
 
-# The minimal filter's configuration, as bench/run.sh writes it for bench/config.json.
-minimal_config() {
-  python3 - "$PLUGIN_CONFIG" "$BEARER" <<'PY'
-import json, sys
-c, bearer = json.loads(sys.argv[1]), sys.argv[2]
-s = c.get("services", {})
-calls = [("customer_profile", "customerProfile", "/api/v1/customers/{customerNumber}"),
-         ("orders", "recentOrders", "/api/v1/orders?customerId={customerNumber}&limit={limit}&sort=createdDesc"),
-         ("crm", "openTickets", "/api/v1/crm/tickets?customerId={customerNumber}&status=open")]
-words = [f"bearer={bearer}", f"path={c.get('enrichPath', '/api/v1/agent-assist/enrich')}",
-         f"timeoutMs={c.get('deadlineMs', 4500)}"]
-for cluster, key, default in calls:
-    path = s.get(key, {}).get("path", default).replace("{limit}", str(s.get(key, {}).get("limit", 5)))
-    words.append(f"call={s.get(key, {}).get('cluster', cluster)},{path}")
-print(" ".join(words))
-PY
-}
 
 BOOTSTRAP="$DIR/envoy.yaml"
 start_envoy() {
@@ -161,10 +122,6 @@ print(json.dumps({n: [int(p), c] for n, p, c in (l.rstrip("\n").split("\t") for 
 }
 
 CLK_TCK="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$ENVOY_PID/stat"; } # utime+stime, all threads
-stat_value() { # NAME
-  curl -fsS "http://127.0.0.1:$ADMIN/stats?filter=^$1\$" | awk -F': ' '{ print $2 }'
-}
 port_of() { if [[ $1 == plain ]]; then echo "$MINIMAL"; else echo "${PORT_OF[$1]}"; fi; }
 url_of() { echo "http://127.0.0.1:$(port_of "$1")/api/v1/agent-assist/enrich"; }
 enrich_once() { # KIND: the status of one enrich request
@@ -242,7 +199,7 @@ rm -f "$DIR/envoy.log" # some hundred MB of probe lines
 
 # --- the report ------------------------------------------------------------------------------------------
 SECTION="$(python3 - "$RESULTS" "$OUT" "$CALLS" <<PY
-import re, statistics, sys
+import os, re, statistics, sys
 results, out, calls = sys.argv[1], sys.argv[2], sys.argv[3].split()
 n_of = {w.split(":")[0]: int(w.split(":")[1]) for w in calls}
 rows = [l.rstrip("\n").split("\t") for l in open(results) if l.strip()]
@@ -295,7 +252,7 @@ for kind, n in n_of.items():
     print(f"| {kind} | {call.get(kind, kind)} | {n} | {statistics.median(v):.1f}{rng(v, '{:.1f}')} | **{cost[kind]:.2f}**{rng(per, '{:.2f}')} |")
 print()
 # The product's extra calls over the minimal filter, from the host-call table of the same file.
-text = open(out).read() if out else ""
+text = open(out).read() if out and os.path.exists(out) else ""
 m = re.search(r"^## Host calls per enrich request\n(.*?)(?=^## )", text, re.M | re.S)
 host = {"get_current_time_nanoseconds": "time", "increment_metric": "counter", "record_metric": "histogram",
         "log": "log", "set_property": "property", "get_shared_data": "shared_data",
@@ -325,17 +282,5 @@ else:
     print("- no \"Host calls per enrich request\" table in the results file: no estimate for the product")
 PY
 )"
-python3 - "$OUT" "$SECTION" <<'PY'
-import pathlib, re, sys
-path, section = pathlib.Path(sys.argv[1]), sys.argv[2].rstrip("\n") + "\n\n"
-text = path.read_text() if path.exists() else ""
-old = re.compile(r"^## What one host call costs.*?(?=^## |\Z)", re.M | re.S)
-if old.search(text):
-    text = old.sub(lambda _: section, text, count=1)
-elif (at := text.find("\n## Reference:")) >= 0:
-    text = text[:at + 1] + section + text[at + 1:]
-else:
-    text += ("\n" if text and not text.endswith("\n\n") else "") + section
-path.write_text(text)
-PY
+bench/put-section.py "$OUT" "## What one host call costs" <<<"$SECTION"
 echo "$SECTION"

@@ -69,25 +69,18 @@
 # section of bench/results.md is kept when this script rewrites the file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION="${BENCH_DURATION:-10}"
 REPEATS="${BENCH_REPEATS:-5}"
 DELAYS="${BENCH_DELAYS-0 20}"
-CONNS="${BENCH_CONNECTIONS:-16}"
 RSS_RUN="${BENCH_RSS_RUN:-1}"
 RSS_FIRST="${BENCH_RSS_FIRST:-100000}"
 RSS_TOTAL="${BENCH_RSS_TOTAL:-1000000}"
-one_line() { python3 -c 'import json, sys; print(json.dumps(json.loads(sys.stdin.read())))'; }
 PLUGIN_CONFIG="$(one_line <<<"${BENCH_PLUGIN_CONFIG:-$(cat bench/config.json)}")"
 OUT="${BENCH_OUT:-bench/results.md}"
-BASE="${BENCH_PORT_BASE:-10100}"
 LISTENER=$BASE FLOOR=$((BASE + 1)) NOMASK=$((BASE + 2)) MINIMAL=$((BASE + 3)) COUNTED=$((BASE + 4))
-ADMIN=$((BASE + 11))
-TOKEN_PORT=$((BASE + 21)) PROFILE_PORT=$((BASE + 22)) ORDERS_PORT=$((BASE + 23)) CRM_PORT=$((BASE + 24))
-ENVOY_BIN="${ENVOY_BIN:-.venv/bin/envoy}"
-WASM=target/wasm32-wasip1/release/cognigy_enrich.wasm
-MOCKS_BIN=target/release/mock-upstreams
-MINIMAL_WASM=target/minimal-filter/wasm32-wasip1/release/minimal_filter.wasm
 COUNT_WASM=target/count-host-calls/wasm32-wasip1/release/cognigy_enrich.wasm
 COUNT="${BENCH_COUNT:-1}"
 COUNT_REQUESTS="${BENCH_COUNT_REQUESTS:-2000}"
@@ -112,15 +105,6 @@ variant_index() { # NAME: its position in BENCH_VARIANTS (0-based), or nothing
 for v in $VARIANTS; do
   [[ -f target/variants/$v.wasm ]] || { echo "bench: target/variants/$v.wasm missing (bench/build-variant.sh)" >&2; exit 1; }
 done
-ENVOY_CPU="${BENCH_ENVOY_CPU:-1}" LOAD_CPU="${BENCH_LOAD_CPU:-0}"
-# Prefixes of the commands run on each core (taskset execs the command: $! stays its pid).
-ON_ENVOY_CPU=() ON_LOAD_CPU=()
-if (($(nproc) >= 2)); then
-  ON_ENVOY_CPU=(taskset -c "$ENVOY_CPU") ON_LOAD_CPU=(taskset -c "$LOAD_CPU")
-fi
-WEBHOOK_TOKEN=bench-webhook-token
-export ENRICH_CLIENT_ID=cognigy-proxy-client ENRICH_CLIENT_SECRET=proxy-secret-key
-export ENRICH_WEBHOOK_TOKENS=$WEBHOOK_TOKEN BENCH_WEBHOOK_TOKEN=$WEBHOOK_TOKEN
 
 log() { echo "bench: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -149,24 +133,6 @@ for port in $LISTENER $FLOOR $NOMASK $MINIMAL $COUNTED $ADMIN $TOKEN_PORT $PROFI
 done
 
 BOOTSTRAP="$DIR/envoy-bench.yaml"
-# The minimal filter's configuration: the product's enrich path, deadline and service paths
-# (orders with the product's default limit, 5), and the bearer the mocks issued (BEARER).
-minimal_config() {
-  python3 - "$PLUGIN_CONFIG" "$BEARER" <<'PY'
-import json, sys
-c, bearer = json.loads(sys.argv[1]), sys.argv[2]
-s = c.get("services", {})
-calls = [("customer_profile", "customerProfile", "/api/v1/customers/{customerNumber}"),
-         ("orders", "recentOrders", "/api/v1/orders?customerId={customerNumber}&limit={limit}&sort=createdDesc"),
-         ("crm", "openTickets", "/api/v1/crm/tickets?customerId={customerNumber}&status=open")]
-words = [f"bearer={bearer}", f"path={c.get('enrichPath', '/api/v1/agent-assist/enrich')}",
-         f"timeoutMs={c.get('deadlineMs', 4500)}"]
-for cluster, key, default in calls:
-    path = s.get(key, {}).get("path", default).replace("{limit}", str(s.get(key, {}).get("limit", 5)))
-    words.append(f"call={s.get(key, {}).get('cluster', cluster)},{path}")
-print(" ".join(words))
-PY
-}
 render_bootstrap() {
   local count_port="" count_wasm=""
   [[ "$COUNT" == 1 ]] && count_port=$COUNTED count_wasm=$COUNT_WASM
@@ -204,14 +170,6 @@ PY
 
 # --- processes -------------------------------------------------------------------------------------
 ENVOY_PID="" MOCKS_PID="" WRK_PID=""
-stop_pid() { # VAR: kills the process whose pid VAR holds, if any
-  local pid="${!1}"
-  if [[ -n "$pid" ]]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    printf -v "$1" '%s' ""
-  fi
-}
 trap 'stop_pid WRK_PID; stop_pid ENVOY_PID; stop_pid MOCKS_PID' EXIT
 trap 'exit 130' INT TERM
 
@@ -255,11 +213,7 @@ enrich_once() { # [PORT]
 }
 
 CLK_TCK="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$ENVOY_PID/stat"; } # utime+stime, all threads
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$ENVOY_PID/status"; }
-stat_value() { # NAME
-  curl -fsS "http://127.0.0.1:$ADMIN/stats?filter=^$1\$" | awk -F': ' '{ print $2 }'
-}
 
 url_of() { # KIND
   case $1 in

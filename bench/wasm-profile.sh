@@ -126,17 +126,5 @@ print(tables)
 PY
 )"
 
-python3 - "$OUT" "$SECTION" <<'PY'
-import pathlib, re, sys
-path, section = pathlib.Path(sys.argv[1]), sys.argv[2].rstrip("\n") + "\n\n"
-text = path.read_text() if path.exists() else ""
-old = re.compile(r"^## Where the wasm time goes.*?(?=^## |\Z)", re.M | re.S)
-if old.search(text):
-    text = old.sub(lambda _: section, text, count=1)
-elif (at := text.find("\n## Reference")) >= 0:
-    text = text[:at + 1] + section + text[at + 1:]
-else:
-    text += ("\n" if text and not text.endswith("\n\n") else "") + section
-path.write_text(text)
-PY
+bench/put-section.py "$OUT" "## Where the wasm time goes" <<<"$SECTION"
 echo "$SECTION"
