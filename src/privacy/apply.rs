@@ -90,9 +90,8 @@ pub fn could_change(json: &str, rules: &PrivacySettings) -> bool {
         return true;
     }
     // A rule key can only match the text between two consecutive quotes (no key holds one):
-    // one pass over the quotes, comparing only segments of a key's length.
-    // Bit n set: some key is n bytes long (bit 63: 63 or longer); most segments are skipped on
-    // their length alone.
+    // one pass over the quotes. Bit n of `lengths`: some key is n bytes long (bit 63: 63 or
+    // longer), so most segments are passed over on their length alone.
     let lengths = keys().fold(0u64, |m, k| m | 1 << k.len().min(63));
     let bytes = json.as_bytes();
     let mut open: Option<usize> = None;
@@ -127,12 +126,13 @@ fn unescape(text: &str) -> Result<std::borrow::Cow<'_, str>, RedactError> {
 /// `key` lowercased as the rules' keys are (`str::to_lowercase`), into `scratch` for an ASCII
 /// key so the walk allocates nothing per member.
 fn lowercase<'k>(key: &'k str, scratch: &'k mut String) -> std::borrow::Cow<'k, str> {
-    if !key.bytes().any(|b| b.is_ascii_uppercase()) && key.is_ascii() {
-        return key.into();
-    }
     if key.is_ascii() {
+        if !key.bytes().any(|b| b.is_ascii_uppercase()) {
+            return key.into();
+        }
         scratch.clear();
-        scratch.extend(key.chars().map(|c| c.to_ascii_lowercase()));
+        scratch.push_str(key);
+        scratch.make_ascii_lowercase();
         return scratch.as_str().into();
     }
     if key.chars().any(char::is_uppercase) {

@@ -103,8 +103,10 @@ impl Needs {
                 && start >= 2
                 && bytes.get(start - 2).is_some_and(u8::is_ascii_alphabetic)
                 && bytes.get(start - 1).is_some_and(u8::is_ascii_alphabetic);
-            let joined = last_end == Some(start.wrapping_sub(1))
-                && matches!(bytes.get(start.wrapping_sub(1)), Some(b' ' | b'-'));
+            // Joined: one space or dash between this group and the one before.
+            let joined = start.checked_sub(1).is_some_and(|sep| {
+                last_end == Some(sep) && matches!(bytes.get(sep), Some(b' ' | b'-'))
+            });
             chain = if joined { chain + run } else { run };
             longest = longest.max(chain);
             last_end = Some(i);
