@@ -60,6 +60,65 @@ impl<'de> Deserialize<'de> for Members<'de> {
     }
 }
 
+/// Writes the members of the object `text` whose key `keep` accepts, as `{"key":value,...}` in
+/// document order with the values as they came, in one pass: no list of members is built and
+/// a member not kept is skipped without being captured (the `fields` allow-list on every record
+/// of every answer).
+pub fn write_kept(
+    text: &str,
+    keep: impl Fn(&str) -> bool,
+    out: &mut String,
+) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let start = out.len();
+    let written = KeptSeed { keep, out }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+struct KeptSeed<'o, F> {
+    keep: F,
+    out: &'o mut String,
+}
+
+impl<'de, F: Fn(&str) -> bool> DeserializeSeed<'de> for KeptSeed<'_, F> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: Fn(&str) -> bool> Visitor<'de> for KeptSeed<'_, F> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.out.push('{');
+        let mut first = true;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if !(self.keep)(&key) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let value: &'de RawValue = map.next_value()?;
+            if !first {
+                self.out.push(',');
+            }
+            first = false;
+            push_key(self.out, &key).map_err(serde::de::Error::custom)?;
+            self.out.push(':');
+            self.out.push_str(value.get());
+        }
+        self.out.push('}');
+        Ok(())
+    }
+}
+
 /// A key, borrowed when serde_json can hand out the input's own text.
 struct KeySeed;
 
@@ -130,6 +189,23 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&rewrite(text)).unwrap();
         let orig: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(back, orig);
+    }
+
+    #[test]
+    fn kept_members_are_written_as_they_came_in_one_pass() {
+        let text = r#"{"b":1,"a":[1.50, {"x":2}],"b":"x","\u00e9":null,"c":{"d":1}}"#;
+        let mut out = String::from("prefix ");
+        write_kept(text, |k| k == "b" || k == "é", &mut out).unwrap();
+        assert_eq!(out, r#"prefix {"b":1,"b":"x","é":null}"#);
+        let mut none = String::new();
+        write_kept(text, |_| false, &mut none).unwrap();
+        assert_eq!(none, "{}");
+        // Not an object, or not JSON: an error, and nothing written.
+        for bad in ["[1]", "7", r#"{"a":1"#, r#"{"a":1} x"#] {
+            let mut out = String::from("kept");
+            assert!(write_kept(bad, |_| true, &mut out).is_err(), "{bad}");
+            assert_eq!(out, "kept", "{bad}");
+        }
     }
 
     #[test]

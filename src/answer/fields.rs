@@ -1,7 +1,7 @@
 //! `services.<service>.fields`: the top-level keys kept from the profile and from each list item
 //! (an allow-list). Only the top level is looked at: a kept key keeps its whole value.
 
-use crate::json_members::{push_key, Members};
+use crate::json_members::write_kept;
 
 /// A validated allow-list: at least one name, none twice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,27 +38,10 @@ impl FieldList {
     /// record that is not a JSON object has no keys to keep and becomes `{}`: passing it on
     /// whole would let through what the allow-list is there to keep out.
     pub fn select(&self, record: &str) -> String {
-        let Ok(Members(members)) = Members::of(record) else {
-            return "{}".to_owned();
-        };
         let mut out = String::with_capacity(record.len().min(4096));
-        out.push('{');
-        let mut first = true;
-        for (key, value) in members.iter().filter(|(k, _)| self.keeps(k)) {
-            let mark = out.len();
-            if !first {
-                out.push(',');
-            }
-            // A string always serializes; the fallback only keeps this panic-free.
-            if push_key(&mut out, key).is_err() {
-                out.truncate(mark);
-                continue;
-            }
-            first = false;
-            out.push(':');
-            out.push_str(value.get());
+        if write_kept(record, |k| self.keeps(k), &mut out).is_err() {
+            return "{}".to_owned();
         }
-        out.push('}');
         out
     }
 }
