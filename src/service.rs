@@ -321,11 +321,19 @@ struct TicketsReply {
 /// Text of a scalar field as it should appear in the prompt: strings as they are, numbers and
 /// booleans in their JSON form, anything else (null, objects, arrays, empty strings) as absent.
 fn scalar_text(raw: Option<&RawValue>) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(raw?.get()).ok()?;
-    match value {
-        serde_json::Value::String(s) if !s.is_empty() => Some(s),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
+    // Read as the one type its first byte announces (a `Value` would allocate a tree for an
+    // object or array that is then thrown away).
+    let text = raw?.get();
+    match text.as_bytes().first()? {
+        b'"' => serde_json::from_str::<String>(text)
+            .ok()
+            .filter(|s| !s.is_empty()),
+        b'-' | b'0'..=b'9' => serde_json::from_str::<serde_json::Number>(text)
+            .ok()
+            .map(|n| n.to_string()),
+        b't' | b'f' => serde_json::from_str::<bool>(text)
+            .ok()
+            .map(|b| b.to_string()),
         _ => None,
     }
 }
@@ -486,6 +494,26 @@ mod tests {
             };
             assert_eq!(p.full_name, None, "{body}");
         }
+    }
+
+    #[test]
+    fn scalar_labels_read_as_their_json_form() {
+        let label = |v: &str| {
+            let body = format!(r#"{{"fullName":{v}}}"#);
+            match parse_reply(Service::Profile, body.as_bytes(), 1024, 5) {
+                Ok(ServiceData::Profile(p)) => p.full_name,
+                _ => panic!("{body}"),
+            }
+        };
+        assert_eq!(label(r#""El\u00e9na""#).as_deref(), Some("Eléna"));
+        assert_eq!(label("1.50").as_deref(), Some("1.5"));
+        assert_eq!(label("-7").as_deref(), Some("-7"));
+        assert_eq!(label("1e2").as_deref(), Some("100.0"));
+        assert_eq!(label("true").as_deref(), Some("true"));
+        assert_eq!(label("false").as_deref(), Some("false"));
+        assert_eq!(label("[1]"), None);
+        // Beyond f64: no label rather than a wrong one.
+        assert_eq!(label("1e400"), None);
     }
 
     #[test]
