@@ -88,17 +88,11 @@ DIR=.run/bench
 VARIANTS="${BENCH_VARIANTS:-}"
 FEATURES_OFF="${BENCH_FEATURES_OFF-noauth nofields}"
 KINDS="${BENCH_KINDS:-enrich minimal $VARIANTS nomask $FEATURES_OFF bare chain proxy mock}"
-feature_index() { # NAME: its position in BENCH_FEATURES_OFF (0-based), or nothing
-  local i=0 v
-  for v in $FEATURES_OFF; do
-    [[ $v == "$1" ]] && { echo $i; return; }
-    i=$((i + 1))
-  done
-}
-variant_index() { # NAME: its position in BENCH_VARIANTS (0-based), or nothing
-  local i=0 v
-  for v in $VARIANTS; do
-    [[ $v == "$1" ]] && { echo $i; return; }
+index_in() { # NAME WORD...: NAME's position among the WORDs (0-based), or nothing
+  local name=$1 i=0 v
+  shift
+  for v in "$@"; do
+    [[ $v == "$name" ]] && { echo $i; return; }
     i=$((i + 1))
   done
 }
@@ -221,13 +215,13 @@ url_of() { # KIND
     nomask) echo "http://127.0.0.1:$NOMASK/api/v1/agent-assist/enrich" ;;
     minimal) echo "http://127.0.0.1:$MINIMAL/api/v1/agent-assist/enrich" ;;
     counted) echo "http://127.0.0.1:$COUNTED/api/v1/agent-assist/enrich" ;;
-    c_*) echo "http://127.0.0.1:$((BASE + 50 + $(variant_index "${1#c_}")))/api/v1/agent-assist/enrich" ;;
-    noauth | nofields) echo "http://127.0.0.1:$((BASE + 40 + $(feature_index "$1")))/api/v1/agent-assist/enrich" ;;
+    c_*) echo "http://127.0.0.1:$((BASE + 50 + $(index_in "${1#c_}" $VARIANTS)))/api/v1/agent-assist/enrich" ;;
+    noauth | nofields) echo "http://127.0.0.1:$((BASE + 40 + $(index_in "$1" $FEATURES_OFF)))/api/v1/agent-assist/enrich" ;;
     bare) echo "http://127.0.0.1:$FLOOR/floor" ;;
     chain) echo "http://127.0.0.1:$LISTENER/floor" ;;
     proxy) echo "http://127.0.0.1:$FLOOR/proxy" ;;
     mock) echo "http://127.0.0.1:$PROFILE_PORT/api/v1/customers/CUST-992847" ;;
-    *) echo "http://127.0.0.1:$((BASE + 30 + $(variant_index "$1")))/api/v1/agent-assist/enrich" ;;
+    *) echo "http://127.0.0.1:$((BASE + 30 + $(index_in "$1" $VARIANTS)))/api/v1/agent-assist/enrich" ;;
   esac
 }
 
