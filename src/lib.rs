@@ -16,6 +16,7 @@ pub mod cache;
 pub mod callout;
 pub mod config;
 pub mod copilot;
+pub mod customer_pattern;
 pub mod encode;
 pub mod engine;
 pub mod error;

@@ -5,7 +5,6 @@
 
 use std::fmt;
 
-use regex_lite::Regex;
 use serde::Deserialize;
 
 use crate::answer::{AnswerMode, AnswerSettings, FieldList};
@@ -13,6 +12,7 @@ use crate::auth::WebhookAuth;
 use crate::backoff::RetryPolicy;
 use crate::cache::CacheSettings;
 use crate::copilot::CopilotSettings;
+use crate::customer_pattern::CustomerPattern;
 use crate::mcp::config::McpSettings;
 use crate::privacy::PrivacySettings;
 use crate::service::PerService;
@@ -110,7 +110,7 @@ pub struct Settings {
     pub auth: WebhookAuth,
     /// The `jwt_authn` metadata key read for the `jwt` scheme.
     pub jwt_payload_key: String,
-    pub customer_pattern: Regex,
+    pub customer_pattern: CustomerPattern,
     pub deadline_ms: u64,
     pub limits: LimitsConfig,
     pub retry: RetryPolicy,

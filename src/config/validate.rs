@@ -1,8 +1,6 @@
 //! Validation of the read configuration into [`Settings`]: ranges, templates, the services with
 //! their defaults, and the secrets from the environment.
 
-use regex_lite::Regex;
-
 use super::{
     refuse, AuthConfig, ConfigError, LimitsConfig, PathTemplate, PluginConfig, PromptConfig,
     PromptSettings, ServiceConfig, ServiceSettings, Settings, TokenSettings, ENV_BASIC_CREDENTIALS,
@@ -11,6 +9,7 @@ use super::{
 use crate::answer::{self, AnswerSettings, FieldList};
 use crate::auth::{parse_basic_list, BasicListError, Scheme, WebhookAuth};
 use crate::backoff::RetryPolicy;
+use crate::customer_pattern::CustomerPattern;
 use crate::secret::Secret;
 use crate::service::{PerService, Service};
 use crate::template::PromptTemplate;
@@ -209,25 +208,20 @@ pub(super) fn validate(
 }
 
 /// `enrichPath`, `customerNumberPattern` (compiled, anchored) and `deadlineMs`.
-fn route(cfg: &PluginConfig) -> Result<Regex, ConfigError> {
+fn route(cfg: &PluginConfig) -> Result<CustomerPattern, ConfigError> {
     if !cfg.enrich_path.starts_with('/') || cfg.enrich_path.contains(['?', '#']) {
         return Err(refuse(
             "enrichPath",
             "must be a path starting with '/', without query or fragment",
         ));
     }
-    // Anchored here so a pattern written without ^...$ still has to match the whole value:
-    // a substring match would let "../" or "?" through around an allowed core.
-    // The raw pattern must compile by itself too, or "a)|(b" would break out of the group.
-    let bad_pattern = |e: regex_lite::Error| {
+    // Anchored, so a pattern written without ^...$ still has to match the whole value.
+    let customer_pattern = CustomerPattern::new(&cfg.customer_number_pattern).map_err(|e| {
         refuse(
             "customerNumberPattern",
             format!("not a valid regular expression: {e}"),
         )
-    };
-    Regex::new(&cfg.customer_number_pattern).map_err(bad_pattern)?;
-    let customer_pattern =
-        Regex::new(&format!("^(?:{})$", cfg.customer_number_pattern)).map_err(bad_pattern)?;
+    })?;
     in_range("deadlineMs", cfg.deadline_ms, 100, 60_000)?;
     Ok(customer_pattern)
 }
