@@ -293,7 +293,6 @@ impl Engine {
         } else {
             Vec::new()
         };
-        call.finish(result.clone(), stale, now);
         let mut effects = Vec::new();
         for follower in followers {
             if let Some(r) = self.requests.get_mut(&follower) {
@@ -303,6 +302,11 @@ impl Engine {
                 }
             }
             effects.extend(self.settle(follower, now));
+        }
+        // The request's own copy last, moved: a copy per follower, none for a call nobody
+        // followed (the common case).
+        if let Some(r) = self.requests.get_mut(&ctx) {
+            r.calls[service].finish(result, stale, now);
         }
         effects.extend(self.settle(ctx, now));
         effects
