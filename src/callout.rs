@@ -1,11 +1,53 @@
 //! An outgoing HTTP call, described for the host to dispatch.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// A header value. The values of a service call are constants or text that outlives the call
+/// (the settings' authority, the request's path and id, the token's `Authorization` value), so
+/// the engine shares them rather than copying each for every call. `Arc`, not `Rc`, keeps the
+/// settings that hold some of them `Send + Sync`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Deref for Value {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Value::Static(s) => s,
+            Value::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Value {
+    fn from(s: &'static str) -> Self {
+        Value::Static(s)
+    }
+}
+
+impl From<Arc<str>> for Value {
+    fn from(s: Arc<str>) -> Self {
+        Value::Shared(s)
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Shared(s.into())
+    }
+}
+
 /// What the glue hands to `dispatch_http_call`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
-    pub cluster: String,
+    pub cluster: Arc<str>,
     /// Pseudo-headers (`:method`, `:path`, `:authority`) first, then regular headers.
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, Value)>,
     pub body: Option<Vec<u8>>,
     pub timeout_ms: u64,
 }
@@ -15,7 +57,7 @@ impl Call {
         self.headers
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 }
 

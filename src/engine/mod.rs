@@ -263,7 +263,7 @@ impl Engine {
             let encoded = encode::component(&customer_number);
             let services = &self.settings.services;
             request.upstream_paths =
-                PerService::from_fn(|s| services[s].path.render(&encoded, services[s].limit));
+                PerService::from_fn(|s| services[s].path.render(&encoded, services[s].limit).into());
             debug!(
                 "[{}] enrich accepted, intent length {}",
                 request.id,
