@@ -291,10 +291,12 @@ impl Engine {
         } else {
             Vec::new()
         };
-        call.finish(result.clone(), stale, now);
+        // Copied only for requests that follow the call; the usual lone call keeps the original.
+        let shared = (!followers.is_empty()).then(|| result.clone());
+        call.finish(result, stale, now);
         let mut effects = Vec::new();
         for follower in followers {
-            if let Some(r) = self.requests.get_mut(&follower) {
+            if let (Some(r), Some(result)) = (self.requests.get_mut(&follower), &shared) {
                 let c = &mut r.calls[service];
                 if matches!(c.state, CallState::Following) {
                     c.finish(result.clone(), stale, now);
