@@ -61,6 +61,33 @@ impl Call {
     }
 }
 
+/// A token as the services get it: the `Authorization` value, written once per token and shared
+/// by every call that sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bearer(Arc<str>);
+
+impl Bearer {
+    pub fn new(token: &str) -> Self {
+        Bearer(format!("Bearer {token}").into())
+    }
+
+    /// The `Authorization` header value.
+    pub fn header(&self) -> Value {
+        Value::Shared(Arc::clone(&self.0))
+    }
+
+    /// The token itself.
+    pub fn token(&self) -> &str {
+        self.0.strip_prefix("Bearer ").unwrap_or_default()
+    }
+}
+
+impl From<&str> for Bearer {
+    fn from(token: &str) -> Self {
+        Bearer::new(token)
+    }
+}
+
 /// What came back from a dispatched call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallReply {

@@ -6,12 +6,11 @@
 use log::{debug, info, warn};
 
 use crate::backoff::RetryPolicy;
-use crate::callout::CallReply;
+use crate::callout::{Bearer, CallReply};
 use crate::config::LimitsConfig;
 use crate::error::ServiceFailure;
 use crate::local_reply::LocalReply;
 use crate::service::{parse_reply, ReplyError, Service, ServiceData};
-use crate::token::Bearer;
 
 /// The host's id of a dispatched callout (proxy-wasm calls it a token; here "token" is only ever
 /// the OAuth token).

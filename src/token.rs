@@ -5,13 +5,11 @@
 //! fetch runs at a time across the whole Envoy; the lease expires by itself, so a VM that dies
 //! mid-fetch cannot block the others. Everyone else reads the entry.
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use log::{info, warn};
 use serde::{Deserialize, Serialize};
 
-use crate::callout::{Call, CallReply};
+use crate::callout::{Bearer, Call, CallReply};
 use crate::config::{ClientAuth, TokenSettings};
 use crate::encode;
 use crate::error::TokenFailure;
@@ -81,33 +79,6 @@ struct Cached {
     entry: Option<Entry>,
     /// A valid entry's token, ready to send.
     bearer: Option<Bearer>,
-}
-
-/// A token as the services get it: the `Authorization` value, written once per token and shared
-/// by every call that sends it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bearer(Arc<str>);
-
-impl Bearer {
-    pub fn new(token: &str) -> Self {
-        Bearer(format!("Bearer {token}").into())
-    }
-
-    /// The `Authorization` header value.
-    pub fn header(&self) -> &Arc<str> {
-        &self.0
-    }
-
-    /// The token itself.
-    pub fn token(&self) -> &str {
-        self.0.strip_prefix("Bearer ").unwrap_or_default()
-    }
-}
-
-impl From<&str> for Bearer {
-    fn from(token: &str) -> Self {
-        Bearer::new(token)
-    }
 }
 
 /// The access token and its lifetime in ms, or why the reply is unusable. Logs what a person

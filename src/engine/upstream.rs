@@ -11,7 +11,7 @@ use super::coalesce::Joined;
 use super::timers::Timer;
 use super::{Effect, Ending, Engine, Owner, DEADLINE_SLACK_MS};
 use crate::cache;
-use crate::callout::{Call, CallReply};
+use crate::callout::{Bearer, Call, CallReply};
 use crate::config::LimitsConfig;
 use crate::error::{EnrichError, ServiceFailure, JSON};
 use crate::metrics::{Observation, StatusClass};
@@ -19,7 +19,6 @@ use crate::request::Request;
 use crate::service::{parse_reply, Service, ServiceData};
 use crate::service_call::{AfterReply, CallId, CallState, ReplyContext};
 use crate::store::SharedStore;
-use crate::token::Bearer;
 
 /// A cached body read back like a fresh reply (the limits may have changed since it was stored).
 fn cached_data(service: Service, body: &[u8], limits: &LimitsConfig) -> Option<ServiceData> {
@@ -63,7 +62,7 @@ impl Engine {
                 (":method", "GET".into()),
                 (":path", Arc::clone(path).into()),
                 (":authority", Arc::clone(&svc.authority).into()),
-                ("authorization", Arc::clone(bearer.header()).into()),
+                ("authorization", bearer.header()),
                 ("accept", JSON.into()),
                 ("x-request-id", Arc::clone(&request.id).into()),
             ],
