@@ -53,10 +53,13 @@ impl<'a> Gathered<'a> {
     /// `Customer: {fullName|Unknown} | Segment: {segment|Standard}\nRecent Orders: {n} items. Last
     /// order: {orderNumber|N/A|None}\nOpen Tickets: {n} active cases. Priority: {priority|Normal|None}`.
     pub fn prompt(&self, cfg: &PromptSettings) -> String {
-        let mut prompt = match &cfg.template {
-            Some(template) => template.render(|f| self.field(f, cfg)),
-            None => self.default_prompt(cfg),
-        };
+        let mut prompt = String::with_capacity(PROMPT_CAPACITY);
+        match &cfg.template {
+            Some(template) => {
+                template.render_into(&mut prompt, |f, out| self.write_field(f, cfg, out))
+            }
+            None => self.default_prompt(cfg, &mut prompt),
+        }
         truncate_chars(&mut prompt, cfg.max_chars);
         if self.mask_patterns {
             crate::privacy::mask_prompt(&mut prompt, cfg.max_chars);
@@ -66,57 +69,70 @@ impl<'a> Gathered<'a> {
 
     /// One line per service: its [`crate::service::ServiceSpec::prompt_line`], or that it did
     /// not answer.
-    fn default_prompt(&self, cfg: &PromptSettings) -> String {
-        let lines: Vec<String> = Service::ALL
-            .into_iter()
-            .map(|s| {
-                let spec = s.spec();
-                if !self.has(s) {
-                    return format!(
-                        "{}: unavailable ({} did not answer)",
-                        spec.prompt_label, spec.display_name
-                    );
-                }
-                let line = match &default_lines()[s] {
-                    Some(t) => t.render(|f| self.field(f, cfg)),
-                    None => String::new(),
-                };
-                format!("{}: {line}", spec.prompt_label)
-            })
-            .collect();
-        lines.join("\n")
+    fn default_prompt(&self, cfg: &PromptSettings, out: &mut String) {
+        for (i, s) in Service::ALL.into_iter().enumerate() {
+            let spec = s.spec();
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(spec.prompt_label);
+            out.push_str(": ");
+            if !self.has(s) {
+                out.push_str("unavailable (");
+                out.push_str(spec.display_name);
+                out.push_str(" did not answer)");
+            } else if let Some(t) = &default_lines()[s] {
+                t.render_into(out, |f, out| self.write_field(f, cfg, out));
+            }
+        }
     }
 
     /// One named value, cleaned for the prompt; `unavailable` when its service gave nothing.
     pub fn field(&self, f: Field, cfg: &PromptSettings) -> String {
+        let mut out = String::new();
+        self.write_field(f, cfg, &mut out);
+        out
+    }
+
+    /// [`Gathered::field`] appended to `out`.
+    fn write_field(&self, f: Field, cfg: &PromptSettings, out: &mut String) {
         const UNAVAILABLE: &str = "unavailable";
-        let v = |s: Option<&String>, default: &str| {
-            clean(
-                s.map(String::as_str).unwrap_or(default),
-                cfg.max_value_chars,
-            )
+        let max = cfg.max_value_chars;
+        let v = |s: Option<&String>, default: &str, out: &mut String| {
+            clean_into(s.map_or(default, String::as_str), max, out);
+        };
+        let count = |l: &Listing, out: &mut String| {
+            use std::fmt::Write;
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}", l.items.len());
         };
         match f {
-            Field::CustomerName => self
-                .profile()
-                .map_or(UNAVAILABLE.into(), |p| v(p.full_name.as_ref(), "Unknown")),
-            Field::Segment => self
-                .profile()
-                .map_or(UNAVAILABLE.into(), |p| v(p.segment.as_ref(), "Standard")),
-            Field::OrderCount => self
-                .orders()
-                .map_or(UNAVAILABLE.into(), |l| l.items.len().to_string()),
-            Field::LastOrder => self
-                .orders()
-                .map_or(UNAVAILABLE.into(), |l| listing_label(l, "N/A", cfg)),
-            Field::TicketCount => self
-                .tickets()
-                .map_or(UNAVAILABLE.into(), |l| l.items.len().to_string()),
-            Field::TopPriority => self
-                .tickets()
-                .map_or(UNAVAILABLE.into(), |l| listing_label(l, "Normal", cfg)),
-            Field::Intent => clean(self.intent, cfg.max_value_chars),
-            Field::CustomerNumber => clean(self.customer_number, cfg.max_value_chars),
+            Field::CustomerName => match self.profile() {
+                Some(p) => v(p.full_name.as_ref(), "Unknown", out),
+                None => out.push_str(UNAVAILABLE),
+            },
+            Field::Segment => match self.profile() {
+                Some(p) => v(p.segment.as_ref(), "Standard", out),
+                None => out.push_str(UNAVAILABLE),
+            },
+            Field::OrderCount => match self.orders() {
+                Some(l) => count(l, out),
+                None => out.push_str(UNAVAILABLE),
+            },
+            Field::LastOrder => match self.orders() {
+                Some(l) => listing_label(l, "N/A", cfg, out),
+                None => out.push_str(UNAVAILABLE),
+            },
+            Field::TicketCount => match self.tickets() {
+                Some(l) => count(l, out),
+                None => out.push_str(UNAVAILABLE),
+            },
+            Field::TopPriority => match self.tickets() {
+                Some(l) => listing_label(l, "Normal", cfg, out),
+                None => out.push_str(UNAVAILABLE),
+            },
+            Field::Intent => clean_into(self.intent, max, out),
+            Field::CustomerNumber => clean_into(self.customer_number, max, out),
         }
     }
 
@@ -138,22 +154,36 @@ impl<'a> Gathered<'a> {
     }
 }
 
-fn listing_label(l: &Listing, absent: &str, cfg: &PromptSettings) -> String {
+fn listing_label(l: &Listing, absent: &str, cfg: &PromptSettings, out: &mut String) {
     if l.items.is_empty() {
-        return "None".to_owned();
+        out.push_str("None");
+        return;
     }
-    clean(
+    clean_into(
         l.first_label.as_deref().unwrap_or(absent),
         cfg.max_value_chars,
-    )
+        out,
+    );
 }
+
+/// What the prompt's buffer is given at first: the default prompt with every service present
+/// is about 150 bytes, so it rarely grows.
+const PROMPT_CAPACITY: usize = 256;
 
 /// Upstream text made safe to place in one prompt field: control characters (newlines among them)
 /// and Unicode line/paragraph separators become spaces, so upstream data cannot forge extra prompt
 /// lines; runs of whitespace collapse; the result is cut to `max_chars` characters.
 pub fn clean(value: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(value.len().min(max_chars.saturating_mul(4)));
+    clean_into(value, max_chars, &mut out);
+    out
+}
+
+/// [`clean`] appended to `out` (what was in `out` before is left as it was).
+fn clean_into(value: &str, max_chars: usize, out: &mut String) {
+    let start = out.len();
     let mut last_space = true;
+    let mut chars = 0usize;
     for c in value.chars() {
         if is_invisible_format(c) {
             continue;
@@ -171,13 +201,15 @@ pub fn clean(value: &str, max_chars: usize) -> String {
         } else {
             last_space = false;
         }
+        // Cut first, then trim: a cut just after a space must not leave it dangling.
+        if chars == max_chars {
+            break;
+        }
         out.push(c);
+        chars += 1;
     }
-    // Cut first, then trim: a cut just after a space must not leave it dangling.
-    truncate_chars(&mut out, max_chars);
-    let trimmed_len = out.trim_end().len();
-    out.truncate(trimmed_len);
-    out
+    let trimmed_len = out.get(start..).map_or(0, |v| v.trim_end().len());
+    out.truncate(start + trimmed_len);
 }
 
 /// Zero-width and bidirectional-control characters: they add no line, but could make a value
@@ -217,6 +249,51 @@ mod tests {
 
     fn listing(service: Service, json: &str) -> ServiceData {
         parse_reply(service, json.as_bytes(), 1 << 20, 50).unwrap()
+    }
+
+    /// `clean` as it was written before it wrote in place (push everything, then cut and trim):
+    /// the reference the in-place version is held to.
+    fn clean_reference(value: &str, max_chars: usize) -> String {
+        let mut out = String::new();
+        let mut last_space = true;
+        for c in value.chars().filter(|c| !is_invisible_format(*c)) {
+            let c = if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') || c.is_whitespace() {
+                ' '
+            } else {
+                c
+            };
+            if c == ' ' && last_space {
+                continue;
+            }
+            last_space = c == ' ';
+            out.push(c);
+        }
+        truncate_chars(&mut out, max_chars);
+        out.truncate(out.trim_end().len());
+        out
+    }
+
+    #[test]
+    fn clean_in_place_matches_cut_then_trim_and_keeps_what_was_before() {
+        let alphabet = ['a', ' ', '\n', '\u{200B}', '\u{2028}', 'é', '\t', 'Z'];
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer);
+        }
+        assert!(texts.len() > 4000, "{}", texts.len());
+        for text in &texts {
+            for max in 0..6 {
+                let want = clean_reference(text, max);
+                assert_eq!(clean(text, max), want, "{text:?} {max}");
+                let mut out = String::from("kept ");
+                clean_into(text, max, &mut out);
+                assert_eq!(out, format!("kept {want}"), "{text:?} {max}");
+            }
+        }
     }
 
     #[test]

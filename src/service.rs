@@ -276,7 +276,10 @@ impl ServiceData {
 
 #[derive(Debug, Clone)]
 pub struct Profile {
-    pub raw: Box<RawValue>,
+    /// The reply's JSON object as it came, without the whitespace around it: [`parse_reply`]
+    /// checked it in the same pass that read the labels (a `Box<RawValue>` would cost a second
+    /// pass over the record, on arrival and again after the privacy rules rewrote it).
+    pub raw: Box<str>,
     pub full_name: Option<String>,
     pub segment: Option<String>,
 }
@@ -363,16 +366,21 @@ pub fn parse_reply(
     let text = std::str::from_utf8(body).map_err(|_| ReplyError::NotJson)?;
     match service {
         Service::Profile => {
-            let raw: Box<RawValue> = serde_json::from_str(text).map_err(|_| ReplyError::NotJson)?;
-            if !raw.get().starts_with('{') {
-                return Err(ReplyError::WrongShape);
+            let object = text.trim_matches(is_json_whitespace);
+            if !object.starts_with('{') {
+                // Not an object: valid JSON of another shape, or not JSON at all.
+                return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                    Ok(_) => ReplyError::WrongShape,
+                    Err(_) => ReplyError::NotJson,
+                });
             }
-            let labelled: Labelled<'_> =
-                serde_json::from_str(raw.get()).map_err(|_| ReplyError::WrongShape)?;
+            // One pass: reading the labels checks the whole text as JSON (every other member
+            // is skipped by serde_json's validating `ignore_value`, and nothing may follow).
+            let labelled: Labelled<'_> = from_json(object)?;
             let full_name = scalar_text(labelled.full_name);
             let segment = scalar_text(labelled.segment);
             Ok(ServiceData::Profile(Profile {
-                raw,
+                raw: object.into(),
                 full_name,
                 segment,
             }))
@@ -396,6 +404,11 @@ pub fn parse_reply(
             }))
         }
     }
+}
+
+/// The four characters JSON allows around a value.
+fn is_json_whitespace(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
 fn from_json<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, ReplyError> {
@@ -476,7 +489,7 @@ mod tests {
         };
         assert_eq!(p.full_name.as_deref(), Some("Elena Rostova"));
         assert_eq!(p.segment.as_deref(), Some("Premium"));
-        assert_eq!(p.raw.get(), std::str::from_utf8(body).unwrap());
+        assert_eq!(&*p.raw, std::str::from_utf8(body).unwrap());
     }
 
     #[test]
@@ -530,6 +543,36 @@ mod tests {
             parse_reply(Service::Profile, b"\xff\xfe", 1024, 5).err(),
             Some(ReplyError::NotJson)
         );
+        // The one pass that reads the labels is the whole check: what it must still refuse.
+        for (body, want) in [
+            (&b" 5 "[..], ReplyError::WrongShape),
+            (b"\"x\"", ReplyError::WrongShape),
+            (b"[1", ReplyError::NotJson),
+            (b"", ReplyError::NotJson),
+            (br#"{"a":1} x"#, ReplyError::NotJson),
+            (br#"{"a":1}{}"#, ReplyError::NotJson),
+            (br#"{"a":[1,}"#, ReplyError::NotJson),
+            (br#"{"a":"\q"}"#, ReplyError::NotJson),
+            (b"{\"a\":\"\x01\"}", ReplyError::NotJson),
+            (
+                br#"{"fullName":"a","fullName":"b"}"#,
+                ReplyError::WrongShape,
+            ),
+        ] {
+            assert_eq!(
+                parse_reply(Service::Profile, body, 1024, 5).err(),
+                Some(want),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        // Whitespace around the object is not part of the record.
+        let Ok(ServiceData::Profile(p)) =
+            parse_reply(Service::Profile, b" \r\n\t{\"a\": [ 1 ]} \n", 1024, 5)
+        else {
+            panic!("a profile");
+        };
+        assert_eq!(&*p.raw, r#"{"a": [ 1 ]}"#);
     }
 
     #[test]

@@ -103,13 +103,19 @@ impl PromptTemplate {
 
     pub fn render(&self, value: impl Fn(Field) -> String) -> String {
         let mut out = String::new();
+        self.render_into(&mut out, |f, out| out.push_str(&value(f)));
+        out
+    }
+
+    /// [`PromptTemplate::render`] appending to `out`, each field written in place by `value`:
+    /// the prompt is built in one buffer, not one string per field and line.
+    pub fn render_into(&self, out: &mut String, mut value: impl FnMut(Field, &mut String)) {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Field(f) => out.push_str(&value(*f)),
+                Part::Field(f) => value(*f, out),
             }
         }
-        out
     }
 }
 

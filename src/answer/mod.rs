@@ -125,7 +125,7 @@ impl<'a> Records<'a> {
             l.items.iter().map(|i| Cow::Borrowed(i.get())).collect()
         };
         Records {
-            profile: g.profile().map(|p| Cow::Borrowed(p.raw.get())),
+            profile: g.profile().map(|p| Cow::Borrowed(&*p.raw)),
             orders: g.orders().map(items),
             tickets: g.tickets().map(items),
         }

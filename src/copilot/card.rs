@@ -188,7 +188,7 @@ fn section(
     let mut out = vec![line(vec![TextRun::bold(run_text(title, max))])];
     let shown: Vec<Element> = items
         .iter()
-        .filter_map(|item| fields(item))
+        .filter_map(|item| fields(item.get()))
         .take(cfg.max_card_items)
         .map(|f| item_line(&f, max))
         .collect();
@@ -278,7 +278,7 @@ mod tests {
         let raw = profile.map(|p| RawValue::from_string(p.to_owned()).unwrap());
         let f = raw
             .as_deref()
-            .and_then(fields)
+            .and_then(|r| fields(r.get()))
             .map(|f| Identity::build(&cfg.rows, &f));
         let orders = raws(orders);
         let tickets = raws(tickets);

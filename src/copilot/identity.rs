@@ -50,7 +50,7 @@ mod tests {
 
     fn identity(profile: &str, rows: &[IdentityRow]) -> String {
         let raw = RawValue::from_string(profile.to_owned()).unwrap();
-        let f = fields(&raw).unwrap();
+        let f = fields(raw.get()).unwrap();
         serde_json::to_string(&Identity::build(rows, &f)).unwrap()
     }
 

@@ -22,7 +22,7 @@ use card::CardInput;
 /// What the tiles are built from.
 pub struct Sources<'a> {
     /// The customer profile object; `None` when its service failed.
-    pub profile: Option<&'a RawValue>,
+    pub profile: Option<&'a str>,
     pub orders: Option<&'a [Box<RawValue>]>,
     pub tickets: Option<&'a [Box<RawValue>]>,
     /// Answer keys (`customerProfile`, `recentOrders`, `openTickets`) served from the cache.
@@ -118,7 +118,7 @@ mod tests {
         let t = build(
             &on(),
             &Sources {
-                profile: Some(&profile),
+                profile: Some(profile.get()),
                 orders: None,
                 tickets: Some(&[]),
                 stale: &["customerProfile"],

@@ -290,18 +290,20 @@ impl Engine {
         } else {
             Vec::new()
         };
-        // Copied only for requests that follow the call; the usual lone call keeps the original.
-        let shared = (!followers.is_empty()).then(|| result.clone());
-        call.finish(result, stale, now);
         let mut effects = Vec::new();
         for follower in followers {
-            if let (Some(r), Some(result)) = (self.requests.get_mut(&follower), &shared) {
+            if let Some(r) = self.requests.get_mut(&follower) {
                 let c = &mut r.calls[service];
                 if matches!(c.state, CallState::Following) {
                     c.finish(result.clone(), stale, now);
                 }
             }
             effects.extend(self.settle(follower, now));
+        }
+        // The request's own copy last, moved: a copy per follower, none for a call nobody
+        // followed (the common case).
+        if let Some(r) = self.requests.get_mut(&ctx) {
+            r.calls[service].finish(result, stale, now);
         }
         effects.extend(self.settle(ctx, now));
         effects

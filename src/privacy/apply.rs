@@ -43,29 +43,24 @@ pub fn redact(
     rules: &PrivacySettings,
 ) -> Result<Option<Box<RawValue>>, RedactError> {
     // Re-checked as JSON: whatever the walk wrote, nothing invalid leaves.
-    match redact_text(record, rules)? {
+    match redact_text(record.get(), rules)? {
         Some(out) => Ok(Some(RawValue::from_string(out)?)),
         None => Ok(None),
     }
 }
 
 /// The JSON text of [`redact`], not yet re-checked: for a caller that parses it anyway.
-pub fn redact_text(
-    record: &RawValue,
-    rules: &PrivacySettings,
-) -> Result<Option<String>, RedactError> {
-    if !could_change(record.get(), rules) {
+/// `record` is JSON text its caller has checked (a reply's record, or a `RawValue`'s text).
+pub fn redact_text(record: &str, rules: &PrivacySettings) -> Result<Option<String>, RedactError> {
+    if !could_change(record, rules) {
         return Ok(None);
     }
     redact_walk(record, rules)
 }
 
 /// [`redact_text`] without the look at the bytes first (the fuzz target compares the two).
-pub fn redact_walk(
-    record: &RawValue,
-    rules: &PrivacySettings,
-) -> Result<Option<String>, RedactError> {
-    let mut out = String::with_capacity(record.get().len() + 16);
+pub fn redact_walk(record: &str, rules: &PrivacySettings) -> Result<Option<String>, RedactError> {
+    let mut out = String::with_capacity(record.len() + 16);
     let mut changed = false;
     walk(record, rules, Mode::Scan, &mut out, &mut changed)?;
     Ok(changed.then_some(out))
@@ -143,13 +138,12 @@ fn lowercase<'k>(key: &'k str, scratch: &'k mut String) -> std::borrow::Cow<'k, 
 }
 
 fn walk(
-    raw: &RawValue,
+    text: &str,
     rules: &PrivacySettings,
     mode: Mode,
     out: &mut String,
     changed: &mut bool,
 ) -> Result<(), RedactError> {
-    let text = raw.get();
     match text.as_bytes().first() {
         Some(b'{') => {
             let Members(members) = Members::of(text)?;
@@ -181,7 +175,7 @@ fn walk(
                 } else {
                     Mode::Scan
                 };
-                walk(value, rules, child, out, &mut here)?;
+                walk(value.get(), rules, child, out, &mut here)?;
             }
             out.push('}');
             if here {
@@ -201,7 +195,7 @@ fn walk(
                 if i > 0 {
                     out.push(',');
                 }
-                walk(item, rules, mode, out, &mut here)?;
+                walk(item.get(), rules, mode, out, &mut here)?;
             }
             out.push(']');
             if here {
