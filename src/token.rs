@@ -154,7 +154,7 @@ impl TokenCache {
     /// The entry in the store, parsed again only when its CAS stamp moved.
     fn current(&mut self, store: &dyn SharedStore) -> Option<&Cached> {
         let (bytes, cas) = store.get(&self.token_key)?;
-        if self.cached.as_ref().is_none_or(|c| c.cas != cas) {
+        if !self.cached.as_ref().is_some_and(|c| c.cas == cas) {
             let entry: Option<Entry> = if bytes.is_empty() {
                 None
             } else {
