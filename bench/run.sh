@@ -15,6 +15,10 @@
 #           request makes its own three upstream calls (token cached: fetched before the loads)
 #   minimal the same on the `minimal` listener: bench/minimal-filter reads the body, makes the
 #           same three calls with the same headers and answers with the three bodies. The limit
+#   calls   the minimal filter again, on a listener of its own, making the product's host calls
+#           beyond its own too (BENCH_PRODUCT_CALLS): the limit for a filter that keeps the
+#           product's contracts (metrics, log line, token sharing, caller check, outcome
+#           property); the product against it is what its wasm work costs
 #   nomask  the same on a second listener of the same Envoy whose filter has the privacy rules
 #           off (maskFields [], maskPatterns false): enrich minus nomask is the cost of masking
 #           and scanning the answer and the prompt
@@ -61,8 +65,12 @@
 #   BENCH_KINDS            the loads to run (default "enrich minimal bare chain proxy mock"; the
 #                          others: nomask, same); e.g. BENCH_KINDS="enrich nomask" BENCH_RSS_RUN=0
 #                          for the privacy on/off comparison alone
+#   BENCH_PRODUCT_CALLS    the `calls` kind's extra host calls per request (KIND:N,...; kinds:
+#                          bench/minimal-filter/src/extra.rs); default: the product's calls beyond
+#                          the minimal filter's, by kind ("Host calls per enrich request" in
+#                          bench/results.md, current minus minimal filter)
 #   BENCH_PORT_BASE=10100  enrich listener; bare listener +1, privacy-off listener +2, minimal
-#                          +3, counting build +4, admin +11, mocks +21..+24
+#                          +3, counting build +4, the `calls` kind +5, admin +11, mocks +21..+24
 #
 # What one host call of each kind costs Envoy (the minimal filter with N extra calls of one kind
 # against it plain, same Envoy): bench/host-call-cost.sh (`make host-call-cost`, ~12 minutes); its
@@ -81,13 +89,15 @@ RSS_TOTAL="${BENCH_RSS_TOTAL:-1000000}"
 PLUGIN_CONFIG="$(one_line <<<"${BENCH_PLUGIN_CONFIG:-$(cat bench/config.json)}")"
 OUT="${BENCH_OUT:-bench/results.md}"
 LISTENER=$BASE FLOOR=$((BASE + 1)) NOMASK=$((BASE + 2)) MINIMAL=$((BASE + 3)) COUNTED=$((BASE + 4))
+LIMIT_CALLS=$((BASE + 5))
+PRODUCT_CALLS="${BENCH_PRODUCT_CALLS:-time:6,header_pairs:1,header:2,shared_data:1,counter:4,histogram:4,log:1,context:2,property:1}"
 COUNT_WASM=target/count-host-calls/wasm32-wasip1/release/cognigy_enrich.wasm
 COUNT="${BENCH_COUNT:-1}"
 COUNT_REQUESTS="${BENCH_COUNT_REQUESTS:-2000}"
 DIR=.run/bench
 VARIANTS="${BENCH_VARIANTS:-}"
 FEATURES_OFF="${BENCH_FEATURES_OFF-noauth nofields}"
-KINDS="${BENCH_KINDS:-enrich minimal $VARIANTS nomask $FEATURES_OFF bare chain proxy mock}"
+KINDS="${BENCH_KINDS:-enrich minimal calls $VARIANTS nomask $FEATURES_OFF bare chain proxy mock}"
 index_in() { # NAME WORD...: NAME's position among the WORDs (0-based), or nothing
   local name=$1 i=0 v
   shift
@@ -120,7 +130,7 @@ fi
 
 mkdir -p "$DIR"
 rm -f "$DIR"/perf-*.data
-for port in $LISTENER $FLOOR $NOMASK $MINIMAL $COUNTED $ADMIN $TOKEN_PORT $PROFILE_PORT $ORDERS_PORT $CRM_PORT; do
+for port in $LISTENER $FLOOR $NOMASK $MINIMAL $COUNTED $LIMIT_CALLS $ADMIN $TOKEN_PORT $PROFILE_PORT $ORDERS_PORT $CRM_PORT; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is in use (BENCH_PORT_BASE moves the benchmark's ports)"
   fi
@@ -154,7 +164,13 @@ for i, name in enumerate(sys.argv[3:]):
 print(json.dumps(out))
 PY
 )"
+  local minimal_listeners="{}"
+  if [[ " $KINDS " == *" calls "* ]]; then
+    minimal_listeners="$(python3 -c 'import json, sys; print(json.dumps({"minimal_calls": [int(sys.argv[1]), sys.argv[2]]}))' \
+      "$LIMIT_CALLS" "$(minimal_config) extra=$PRODUCT_CALLS")"
+  fi
   BENCH_CONFIG_LISTENERS="$features" BENCH_VARIANT_LISTENERS="$listeners" BENCH_MINIMAL_PORT=$MINIMAL BENCH_MINIMAL_WASM=$MINIMAL_WASM BENCH_MINIMAL_CONFIG="$(minimal_config)" \
+    BENCH_MINIMAL_LISTENERS="$minimal_listeners" \
     BENCH_COUNT_PORT=$count_port BENCH_COUNT_WASM=$count_wasm \
     python3 bench/render-bootstrap.py "$BOOTSTRAP" "$WASM" "$LISTENER" "$FLOOR" "$ADMIN" \
     "$TOKEN_PORT" "$PROFILE_PORT" "$ORDERS_PORT" "$CRM_PORT" "$PLUGIN_CONFIG" "$NOMASK"
@@ -214,6 +230,7 @@ url_of() { # KIND
     enrich | same) echo "http://127.0.0.1:$LISTENER/api/v1/agent-assist/enrich" ;;
     nomask) echo "http://127.0.0.1:$NOMASK/api/v1/agent-assist/enrich" ;;
     minimal) echo "http://127.0.0.1:$MINIMAL/api/v1/agent-assist/enrich" ;;
+    calls) echo "http://127.0.0.1:$LIMIT_CALLS/api/v1/agent-assist/enrich" ;;
     counted) echo "http://127.0.0.1:$COUNTED/api/v1/agent-assist/enrich" ;;
     c_*) echo "http://127.0.0.1:$((BASE + 50 + $(index_in "${1#c_}" $VARIANTS)))/api/v1/agent-assist/enrich" ;;
     noauth | nofields) echo "http://127.0.0.1:$((BASE + 40 + $(index_in "$1" $FEATURES_OFF)))/api/v1/agent-assist/enrich" ;;
@@ -238,6 +255,7 @@ prefix_of() { # KIND: the stat prefix of the listener the load goes to
     enrich | same | chain) echo gateway ;;
     nomask) echo gateway_nomask ;;
     minimal) echo minimal ;;
+    calls) echo minimal_calls ;;
     counted) echo gateway_count ;;
     bare | proxy) echo floor ;;
     mock) echo "" ;;
@@ -419,6 +437,7 @@ name_of() {
   case $1 in
     enrich) echo "enrich, a new customer each request" ;;
     minimal) echo "**limit**: the minimal filter, same request, same three calls" ;;
+    calls) echo "the limit making the product's host calls too (\`extra=$PRODUCT_CALLS\`)" ;;
     nomask) echo "the same, privacy rules off" ;;
     same) echo "enrich, one customer (coalesced)" ;; bare) echo "floor: direct_response, bare listener (GET)" ;;
     chain) echo "floor: direct_response through the wasm filter (GET)" ;;
@@ -514,6 +533,23 @@ fi
     echo "| ${delay} ms | $(fmt %.2f "$r")x$(round_ratios "$delay" enrich minimal | awk '{ printf "%.2f\n", $1 }' | range) | $(ms "$pe") ms | $(ms "$pm") ms | $(awk -v a="$pe" -v b="$pm" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') ms |"
   done
   echo
+  if [[ " $KINDS " == *" calls "* ]]; then
+    echo "What the product's host calls account for: the minimal filter making them too (\`calls\`: the product's calls beyond" \
+      "the limit's, by kind, \`extra=$PRODUCT_CALLS\`, results discarded) against the plain limit, and the product against it." \
+      "The second ratio is what the product's own wasm work costs over a filter that keeps its contracts."
+    echo
+    echo "| upstream delay | limit with the product's host calls / limit | product / limit with the product's host calls | CPU-ms per request: limit, with the calls, product |"
+    echo "|---|---|---|---|"
+    for delay in $DELAYS; do
+      r1="$(round_ratios "$delay" calls minimal | median)"
+      [[ -n "$r1" ]] || continue
+      r2="$(round_ratios "$delay" enrich calls | median)"
+      echo "| ${delay} ms | $(fmt %.2f "$r1")x$(round_ratios "$delay" calls minimal | awk '{ printf "%.2f\n", $1 }' | range) |" \
+        "$(fmt %.2f "$r2")x$(round_ratios "$delay" enrich calls | awk '{ printf "%.2f\n", $1 }' | range) |" \
+        "$(fmt %.4f "$(col "$delay" minimal 12 | median)"), $(fmt %.4f "$(col "$delay" calls 12 | median)"), $(fmt %.4f "$(col "$delay" enrich 12 | median)") |"
+    done
+    echo
+  fi
   if [[ -n "$VARIANTS" || -n "$FEATURES_OFF" ]]; then
     echo "## What each change bought, and what each feature costs"
     echo
