@@ -63,8 +63,15 @@ impl Call {
 
 /// A token as the services get it: the `Authorization` value, written once per token and shared
 /// by every call that sends it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Bearer(Arc<str>);
+
+/// A secret: a `{:?}` that reaches a log line must not carry it.
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
 
 impl Bearer {
     pub fn new(token: &str) -> Self {
@@ -97,4 +104,20 @@ pub struct CallReply {
     /// The body, left empty by the glue when `body_size` is over the limit.
     pub body: Vec<u8>,
     pub body_size: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_bearer_sends_its_token_and_never_prints_it() {
+        let b = Bearer::new("s3cr3t-token");
+        assert_eq!(&*b.header(), "Bearer s3cr3t-token");
+        assert_eq!(b.token(), "s3cr3t-token");
+        let printed = format!("{b:?}");
+        assert!(!printed.contains("s3cr3t"), "{printed}");
+    }
 }
