@@ -1,6 +1,8 @@
 //! Whether a request's line and headers are admitted, before any body is read: pure checks, no
 //! engine state. The enrich route's chain is [`check_enrich`]; the MCP route reuses its pieces.
 
+use std::sync::Arc;
+
 use crate::auth::{Presented, WebhookAuth};
 use crate::error::EnrichError;
 
@@ -46,10 +48,10 @@ impl<'a> RequestHead<'a> {
 /// `x-request-id` when it is 1-128 visible ASCII characters, else `-`. It goes into every log
 /// line and upstream header as is, so it must not carry control characters (a NUL or a line break
 /// forging log lines or headers), spaces or non-ASCII.
-pub fn request_id(raw: Option<&str>) -> String {
+pub fn request_id(raw: Option<&str>) -> Arc<str> {
     raw.filter(|id| (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic()))
         .unwrap_or("-")
-        .to_owned()
+        .into()
 }
 
 pub fn is_json_media_type(content_type: &str) -> bool {

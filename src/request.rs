@@ -1,5 +1,7 @@
 //! One enrich request's state: where it is in its life, and each service call's progress.
 
+use std::sync::Arc;
+
 use crate::aggregate::Gathered;
 use crate::service::PerService;
 use crate::service_call::{CallId, ServiceCall};
@@ -15,8 +17,9 @@ pub enum Phase {
 #[derive(Debug)]
 pub struct Request {
     pub ctx: u32,
-    /// `x-request-id` (Envoy's, or the caller's): in every log line and upstream call.
-    pub id: String,
+    /// `x-request-id` (Envoy's, or the caller's): in every log line and upstream call (shared
+    /// with each call, like the paths).
+    pub id: Arc<str>,
     pub started_ms: u64,
     pub deadline_ms: u64,
     pub phase: Phase,
@@ -25,7 +28,7 @@ pub struct Request {
     pub intent: String,
     /// Each service's upstream path and query (the customer number percent-encoded in it): the
     /// call's `:path`, its cache key and its coalescing key, rendered once.
-    pub upstream_paths: PerService<String>,
+    pub upstream_paths: PerService<Arc<str>>,
     pub calls: PerService<ServiceCall>,
     pub retries: u32,
     /// Set when the request came through the MCP route: how to read it and write its answer.
@@ -33,7 +36,7 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn new(ctx: u32, id: String, now: u64, budget_ms: u64) -> Self {
+    pub fn new(ctx: u32, id: Arc<str>, now: u64, budget_ms: u64) -> Self {
         Request {
             ctx,
             id,

@@ -6,7 +6,7 @@
 use log::{debug, info, warn};
 
 use crate::backoff::RetryPolicy;
-use crate::callout::CallReply;
+use crate::callout::{Bearer, CallReply};
 use crate::config::LimitsConfig;
 use crate::error::ServiceFailure;
 use crate::local_reply::LocalReply;
@@ -25,10 +25,10 @@ pub enum CallState {
     InFlight {
         call_id: Option<CallId>,
         sent_ms: u64,
-        bearer: String,
+        bearer: Bearer,
     },
     /// A 429 asked for a retry with the same token; the engine's timer table says when.
-    RetryAt { bearer: Option<String> },
+    RetryAt { bearer: Option<Bearer> },
     /// Another request of this worker makes the same call; its result is shared.
     Following,
     Done {
@@ -59,7 +59,7 @@ pub enum AfterReply {
     /// Try again at this instant (a 429 within the retry budget).
     RetryAt(u64),
     /// The service refused `bearer` (a 401, the first one): drop it and wait for a new token.
-    Reauthenticate { bearer: Option<String> },
+    Reauthenticate { bearer: Option<Bearer> },
 }
 
 #[derive(Debug)]
@@ -135,9 +135,9 @@ impl ServiceCall {
     /// Starts an attempt with `bearer`, or with the token of the previous attempt (a 429 retry)
     /// when `None`. Returns the token to send, or `None` when there is none and the call now
     /// waits for one.
-    pub fn start_attempt(&mut self, bearer: Option<&str>, now: u64) -> Option<String> {
+    pub fn start_attempt(&mut self, bearer: Option<&Bearer>, now: u64) -> Option<Bearer> {
         let bearer = match (bearer, &self.state) {
-            (Some(b), _) => b.to_owned(),
+            (Some(b), _) => b.clone(),
             (None, CallState::RetryAt { bearer: Some(b) }) => b.clone(),
             (None, _) => {
                 self.state = CallState::WaitingForToken;
@@ -239,7 +239,7 @@ impl ServiceCall {
     }
 
     /// The token of the attempt out, leaving the call waiting for one.
-    fn take_bearer(&mut self) -> Option<String> {
+    fn take_bearer(&mut self) -> Option<Bearer> {
         match std::mem::replace(&mut self.state, CallState::WaitingForToken) {
             CallState::InFlight { bearer, .. } => Some(bearer),
             other => {

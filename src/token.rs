@@ -9,7 +9,7 @@ use base64::Engine as _;
 use log::{info, warn};
 use serde::{Deserialize, Serialize};
 
-use crate::callout::{Call, CallReply};
+use crate::callout::{Bearer, Call, CallReply};
 use crate::config::{ClientAuth, TokenSettings};
 use crate::encode;
 use crate::error::TokenFailure;
@@ -53,7 +53,7 @@ struct Lease {
 /// What a request sees when it needs the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenView {
-    Ready(String),
+    Ready(Bearer),
     /// None yet (or expired): wait; some VM is or will be fetching.
     Wait,
     /// The last fetch failed and the backoff has not run out.
@@ -68,8 +68,17 @@ pub struct TokenCache {
     /// Set while this VM's fetch is in flight: until when its lease holds.
     fetch_until: Option<u64>,
     last_used_ms: Option<u64>,
-    /// The last entry read, by CAS stamp, so an unchanged entry is not parsed again.
-    cached: Option<(u32, Option<Entry>)>,
+    /// The last entry read, so an unchanged entry is not parsed again.
+    cached: Option<Cached>,
+}
+
+/// An entry as read from the store, by CAS stamp.
+#[derive(Debug)]
+struct Cached {
+    cas: u32,
+    entry: Option<Entry>,
+    /// A valid entry's token, ready to send.
+    bearer: Option<Bearer>,
 }
 
 /// The access token and its lifetime in ms, or why the reply is unusable. Logs what a person
@@ -136,21 +145,28 @@ impl TokenCache {
     }
 
     fn read(&mut self, store: &dyn SharedStore) -> (Option<Entry>, Option<u32>) {
-        let Some((bytes, cas)) = store.get(&self.token_key) else {
-            return (None, None);
-        };
-        if let Some((cached_cas, entry)) = &self.cached {
-            if *cached_cas == cas {
-                return (entry.clone(), Some(cas));
-            }
+        match self.current(store) {
+            Some(c) => (c.entry.clone(), Some(c.cas)),
+            None => (None, None),
         }
-        let entry: Option<Entry> = if bytes.is_empty() {
-            None
-        } else {
-            serde_json::from_slice(&bytes).ok()
-        };
-        self.cached = Some((cas, entry.clone()));
-        (entry, Some(cas))
+    }
+
+    /// The entry in the store, parsed again only when its CAS stamp moved.
+    fn current(&mut self, store: &dyn SharedStore) -> Option<&Cached> {
+        let (bytes, cas) = store.get(&self.token_key)?;
+        if !self.cached.as_ref().is_some_and(|c| c.cas == cas) {
+            let entry: Option<Entry> = if bytes.is_empty() {
+                None
+            } else {
+                serde_json::from_slice(&bytes).ok()
+            };
+            let bearer = match &entry {
+                Some(Entry::Valid { token, .. }) => Some(Bearer::new(token)),
+                _ => None,
+            };
+            self.cached = Some(Cached { cas, entry, bearer });
+        }
+        self.cached.as_ref()
     }
 
     fn write(&mut self, store: &dyn SharedStore, entry: &Entry) {
@@ -161,16 +177,20 @@ impl TokenCache {
 
     /// The token for a request about to call the services.
     pub fn view(&mut self, now: u64, store: &dyn SharedStore) -> TokenView {
-        match self.read(store).0 {
-            Some(Entry::Valid {
-                token, expires_at, ..
-            }) if now < expires_at => {
-                self.last_used_ms = Some(now);
-                TokenView::Ready(token)
-            }
-            Some(Entry::Failed { kind, retry_at, .. }) if now < retry_at => TokenView::Failed(kind),
-            _ => TokenView::Wait,
-        }
+        let bearer = match self.current(store) {
+            Some(Cached {
+                entry: Some(Entry::Valid { expires_at, .. }),
+                bearer: Some(bearer),
+                ..
+            }) if now < *expires_at => bearer.clone(),
+            Some(Cached {
+                entry: Some(Entry::Failed { kind, retry_at, .. }),
+                ..
+            }) if now < *retry_at => return TokenView::Failed(*kind),
+            _ => return TokenView::Wait,
+        };
+        self.last_used_ms = Some(now);
+        TokenView::Ready(bearer)
     }
 
     pub fn is_fetching(&self, now: u64) -> bool {
@@ -195,19 +215,20 @@ impl TokenCache {
             return false;
         }
         self.fetch_until = None;
-        let want = match self.read(store).0 {
+        let recent = self.recently_used(now);
+        let want = match self.current(store).and_then(|c| c.entry.as_ref()) {
             Some(Entry::Valid {
                 expires_at,
                 refresh_at,
                 ..
             }) => {
-                if now < expires_at {
-                    now >= refresh_at && self.recently_used(now)
+                if now < *expires_at {
+                    now >= *refresh_at && recent
                 } else {
-                    waiters || self.recently_used(now)
+                    waiters || recent
                 }
             }
-            Some(Entry::Failed { retry_at, .. }) => waiters && now >= retry_at,
+            Some(Entry::Failed { retry_at, .. }) => waiters && now >= *retry_at,
             None => waiters,
         };
         want && self.take_lease(now, store, s)
@@ -253,14 +274,11 @@ impl TokenCache {
     /// form-encoded first (RFC 6749 2.3.1), into `Authorization: Basic` and not into the body.
     pub fn fetch_call(s: &TokenSettings) -> Call {
         let mut headers = vec![
-            (":method", "POST".to_owned()),
-            (":path", s.path.clone()),
-            (":authority", s.authority.clone()),
-            (
-                "content-type",
-                "application/x-www-form-urlencoded".to_owned(),
-            ),
-            ("accept", "application/json".to_owned()),
+            (":method", "POST".into()),
+            (":path", s.path.clone().into()),
+            (":authority", s.authority.clone().into()),
+            ("content-type", "application/x-www-form-urlencoded".into()),
+            ("accept", "application/json".into()),
         ];
         let body = match s.client_auth {
             ClientAuth::Body => format!(
@@ -276,7 +294,7 @@ impl TokenCache {
                     encode::form_value(s.client_secret.expose())
                 );
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-                headers.push(("authorization", format!("Basic {encoded}")));
+                headers.push(("authorization", format!("Basic {encoded}").into()));
                 format!(
                     "grant_type=client_credentials&scope={}",
                     encode::form_value(&s.scope)
@@ -284,7 +302,7 @@ impl TokenCache {
             }
         };
         Call {
-            cluster: s.cluster.clone(),
+            cluster: s.cluster.as_str().into(),
             headers,
             body: Some(body.into_bytes()),
             timeout_ms: s.timeout_ms,
@@ -363,7 +381,10 @@ impl TokenCache {
         let refresh = match &self.cached {
             // A renewal already due is another VM's to make (it holds the lease): look again
             // shortly rather than on every millisecond until its token lands.
-            Some((_, Some(Entry::Valid { refresh_at, .. }))) if self.recently_used(now) => {
+            Some(Cached {
+                entry: Some(Entry::Valid { refresh_at, .. }),
+                ..
+            }) if self.recently_used(now) => {
                 Some((*refresh_at).max(now.saturating_add(RENEWAL_POLL_MS)))
             }
             _ => None,
@@ -409,7 +430,7 @@ mod tests {
     #[test]
     fn fetch_request_is_client_credentials_form() {
         let call = TokenCache::fetch_call(&ts());
-        assert_eq!(call.cluster, "token_service");
+        assert_eq!(&*call.cluster, "token_service");
         assert_eq!(call.header(":method"), Some("POST"));
         assert_eq!(call.header(":path"), Some("/oauth2/token"));
         assert_eq!(call.header("authorization"), None);

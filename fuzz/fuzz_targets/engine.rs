@@ -86,7 +86,7 @@ fn check_call(call: &Call, settings: &Settings) {
     assert!(path.starts_with('/'), "{path:?}");
     assert!(path.bytes().all(|c| c.is_ascii_graphic()), "{path:?}");
     assert!(call.timeout_ms >= 1);
-    if call.cluster != settings.token.cluster {
+    if *call.cluster != *settings.token.cluster {
         assert!(
             call.timeout_ms <= settings.deadline_ms + DEADLINE_SLACK_MS,
             "{call:?}"

@@ -108,7 +108,8 @@ fn token_reply(b: &mut Bytes<'_>) {
     let later = now + 1;
     match (outcome, other.view(later, &store)) {
         (Ok(()), TokenView::Ready(token)) => {
-            assert!(!token.is_empty() && !token.chars().any(char::is_control));
+            let t = token.token();
+            assert!(!t.is_empty() && !t.chars().any(char::is_control));
             assert_eq!(cache.view(later, &store), TokenView::Ready(token));
         }
         (Ok(()), v) => panic!("a fetched token is not ready for other VMs: {v:?}"),

@@ -4,6 +4,7 @@
 //! (`vm_config.environment_variables.host_env_keys`), so they never appear in `/config_dump`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -92,8 +93,9 @@ fn refuse(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
 
 #[derive(Debug, Clone, Default)]
 pub struct ServiceSettings {
-    pub cluster: String,
-    pub authority: String,
+    /// Shared, like `authority`, by every call to the service.
+    pub cluster: Arc<str>,
+    pub authority: Arc<str>,
     pub path: PathTemplate,
     pub required: bool,
     pub timeout_ms: u64,

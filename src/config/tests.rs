@@ -38,7 +38,7 @@ fn empty_config_means_defaults() {
             s.services[Service::Tickets].path.render("C1", 5),
             "/api/v1/crm/tickets?customerId=C1&status=open"
         );
-        assert_eq!(s.services[Service::Profile].cluster, "customer_profile");
+        assert_eq!(&*s.services[Service::Profile].cluster, "customer_profile");
         assert_eq!(s.token.scope, "customer:read orders:read crm:read");
         assert_eq!(s.auth.token_count(), 2);
     }

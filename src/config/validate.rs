@@ -81,8 +81,8 @@ fn service_settings(
         None => None,
     };
     Ok(ServiceSettings {
-        cluster,
-        authority,
+        cluster: cluster.into(),
+        authority: authority.into(),
         path,
         required: cfg.required.unwrap_or(d.required),
         timeout_ms,

@@ -1,7 +1,9 @@
 //! Identical concurrent calls of one worker made once: the first request to need a (service,
 //! upstream path) leads the call, later ones follow it and get its result.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::service::Service;
 
@@ -21,34 +23,32 @@ pub enum Joined {
     Follow,
 }
 
+/// Keyed by the request's own upstream path, shared rather than copied.
 #[derive(Debug, Default)]
-pub struct Groups(HashMap<(Service, String), Group>);
+pub struct Groups(HashMap<(Service, Arc<str>), Group>);
 
 impl Groups {
-    pub fn join(&mut self, service: Service, path: &str, ctx: u32) -> Joined {
-        match self.0.get_mut(&(service, path.to_owned())) {
-            Some(g) if g.leader != ctx => {
-                g.followers.push(ctx);
+    pub fn join(&mut self, service: Service, path: &Arc<str>, ctx: u32) -> Joined {
+        match self.0.entry((service, Arc::clone(path))) {
+            Entry::Occupied(mut g) if g.get().leader != ctx => {
+                g.get_mut().followers.push(ctx);
                 Joined::Follow
             }
-            Some(_) => Joined::Lead,
-            None => {
-                self.0.insert(
-                    (service, path.to_owned()),
-                    Group {
-                        leader: ctx,
-                        followers: Vec::new(),
-                    },
-                );
+            Entry::Occupied(_) => Joined::Lead,
+            Entry::Vacant(v) => {
+                v.insert(Group {
+                    leader: ctx,
+                    followers: Vec::new(),
+                });
                 Joined::Lead
             }
         }
     }
 
     /// The call is over: the group goes, and its followers are returned to get the result.
-    pub fn finish(&mut self, service: Service, path: &str) -> Vec<u32> {
+    pub fn finish(&mut self, service: Service, path: &Arc<str>) -> Vec<u32> {
         self.0
-            .remove(&(service, path.to_owned()))
+            .remove(&(service, Arc::clone(path)))
             .map(|g| g.followers)
             .unwrap_or_default()
     }
@@ -58,10 +58,10 @@ impl Groups {
     pub fn hand_on(
         &mut self,
         service: Service,
-        path: &str,
+        path: &Arc<str>,
         still_follows: impl Fn(u32) -> bool,
     ) -> Option<u32> {
-        let key = (service, path.to_owned());
+        let key = (service, Arc::clone(path));
         let mut g = self.0.remove(&key)?;
         g.followers.retain(|f| still_follows(*f));
         if g.followers.is_empty() {

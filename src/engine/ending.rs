@@ -120,7 +120,7 @@ impl Engine {
         };
         self.challenge(&mut reply);
         mode.mark(&mut reply, real_status);
-        reply.headers.push(("x-request-id", request.id.clone()));
+        reply.headers.push(("x-request-id", request.id.to_string()));
         if self.settings.server_timing {
             let timing = request.server_timing();
             if !timing.is_empty() {

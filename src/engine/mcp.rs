@@ -280,7 +280,7 @@ impl Engine {
             pipeline,
         } = ending;
         self.challenge(&mut reply);
-        reply.headers.push(("x-request-id", request.id.clone()));
+        reply.headers.push(("x-request-id", request.id.to_string()));
         if method == Method::ToolsCall && self.settings.server_timing {
             let timing = request.server_timing();
             if !timing.is_empty() {

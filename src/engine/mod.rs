@@ -262,8 +262,9 @@ impl Engine {
         if let Some(request) = self.requests.get_mut(&ctx) {
             let encoded = encode::component(&customer_number);
             let services = &self.settings.services;
-            request.upstream_paths =
-                PerService::from_fn(|s| services[s].path.render(&encoded, services[s].limit));
+            request.upstream_paths = PerService::from_fn(|s| {
+                services[s].path.render(&encoded, services[s].limit).into()
+            });
             debug!(
                 "[{}] enrich accepted, intent length {}",
                 request.id,

@@ -3,6 +3,7 @@
 //! final result (the response cache, identical calls shared, settling the requests).
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use log::{debug, info, warn};
 
@@ -10,7 +11,7 @@ use super::coalesce::Joined;
 use super::timers::Timer;
 use super::{Effect, Ending, Engine, Owner, DEADLINE_SLACK_MS};
 use crate::cache;
-use crate::callout::{Call, CallReply};
+use crate::callout::{Bearer, Call, CallReply};
 use crate::config::LimitsConfig;
 use crate::error::{EnrichError, ServiceFailure, JSON};
 use crate::metrics::{Observation, StatusClass};
@@ -38,13 +39,11 @@ impl Engine {
         &mut self,
         ctx: u32,
         service: Service,
-        bearer: Option<&str>,
+        bearer: Option<&Bearer>,
         now: u64,
-    ) -> Vec<Effect> {
+    ) -> Option<Effect> {
         let settings = Rc::clone(&self.settings);
-        let Some(request) = self.requests.get_mut(&ctx) else {
-            return Vec::new();
-        };
+        let request = self.requests.get_mut(&ctx)?;
         let remaining = request.deadline_ms.saturating_sub(now);
         let svc = &settings.services[service];
         let path = &request.upstream_paths[service];
@@ -52,22 +51,20 @@ impl Engine {
         if call.never_sent() {
             if self.groups.join(service, path, ctx) == Joined::Follow {
                 call.state = CallState::Following;
-                return Vec::new();
+                return None;
             }
             call.leads = true;
         }
-        let Some(bearer) = call.start_attempt(bearer, now) else {
-            return Vec::new();
-        };
+        let bearer = call.start_attempt(bearer, now)?;
         let call = Call {
-            cluster: svc.cluster.clone(),
+            cluster: Arc::clone(&svc.cluster),
             headers: vec![
-                (":method", "GET".to_owned()),
-                (":path", path.clone()),
-                (":authority", svc.authority.clone()),
-                ("authorization", format!("Bearer {bearer}")),
-                ("accept", JSON.to_owned()),
-                ("x-request-id", request.id.clone()),
+                (":method", "GET".into()),
+                (":path", Arc::clone(path).into()),
+                (":authority", Arc::clone(&svc.authority).into()),
+                ("authorization", bearer.header()),
+                ("accept", JSON.into()),
+                ("x-request-id", Arc::clone(&request.id).into()),
             ],
             body: None,
             timeout_ms: if svc.timeout_ms < remaining {
@@ -77,10 +74,10 @@ impl Engine {
             }
             .max(1),
         };
-        vec![Effect::Dispatch {
+        Some(Effect::Dispatch {
             owner: Owner::Service { ctx, service },
             call,
-        }]
+        })
     }
 
     /// The host's answer to a [`Effect::Dispatch`]: the callout id, or `Err` when it refused the
@@ -208,7 +205,7 @@ impl Engine {
             }
             AfterReply::Reauthenticate { bearer } => {
                 if let Some(bearer) = bearer {
-                    self.token.invalidate(&bearer, store);
+                    self.token.invalidate(bearer.token(), store);
                 }
                 self.supply_token(ctx, now, store)
             }

@@ -131,7 +131,7 @@ impl Vm {
                     // token map, and is dropped by the engine if nobody waits for it.
                     self.focus(self.root_id);
                     let headers: Vec<(&str, &str)> =
-                        call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                        call.headers.iter().map(|(k, v)| (*k, &**v)).collect();
                     count::hit(Kind::DispatchHttpCall);
                     let result = hostcalls::dispatch_http_call(
                         &call.cluster,

@@ -153,7 +153,7 @@ impl Sim {
     fn last_to(&self, cluster: &str) -> u32 {
         self.calls
             .iter()
-            .filter(|(_, c)| c.cluster == cluster)
+            .filter(|(_, c)| &*c.cluster == cluster)
             .map(|(t, _)| *t)
             .next_back()
             .unwrap_or_else(|| panic!("no call to {cluster}"))
@@ -478,7 +478,7 @@ fn tools_call_runs_the_enrich_pipeline_and_answers_its_answer() {
         .calls
         .iter()
         .rev()
-        .find(|(_, c)| c.cluster == "customer_profile");
+        .find(|(_, c)| &*c.cluster == "customer_profile");
     assert_eq!(
         profile_call.and_then(|(_, c)| c.header("authorization")),
         Some("Bearer AT-1"),

@@ -176,7 +176,7 @@ impl Sim {
     pub(super) fn to(&self, cluster: &str) -> Vec<u32> {
         self.calls
             .iter()
-            .filter(|(_, _, c)| c.cluster == cluster)
+            .filter(|(_, _, c)| &*c.cluster == cluster)
             .map(|(t, _, _)| *t)
             .collect()
     }
