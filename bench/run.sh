@@ -451,6 +451,10 @@ round_ratios() {
   awk -F'\t' -v d="$1" -v a="$2" -v b="$3" '$1 == d && $2 == a { x[$3] = $15 } $1 == d && $2 == b { y[$3] = $15 }
     END { for (r in x) if ((r in y) && y[r] > 0) printf "%.4f\n", x[r] / y[r] }' "$RESULTS"
 }
+# DELAY A B: a table cell "1.23x [1.10-1.40]": the median of the rounds' ratios A/B, their range.
+ratio_cell() {
+  echo "$(fmt %.2f "$(round_ratios "$1" "$2" "$3" | median)")x$(round_ratios "$1" "$2" "$3" | awk '{ printf "%.2f\n", $1 }' | range)"
+}
 # The sections of an existing results file under "## Where the bytes go" or "## Size" (the size
 # work writes them), "## Notes" (written by hand: analysis of a run), "## What one host call
 # costs" (bench/host-call-cost.sh writes it) and "## Where the wasm time goes"
@@ -530,7 +534,7 @@ fi
     r="$(round_ratios "$delay" enrich minimal | median)"
     [[ -n "$r" ]] || continue
     pe="$(col "$delay" enrich 3 | median)" pm="$(col "$delay" minimal 3 | median)"
-    echo "| ${delay} ms | $(fmt %.2f "$r")x$(round_ratios "$delay" enrich minimal | awk '{ printf "%.2f\n", $1 }' | range) | $(ms "$pe") ms | $(ms "$pm") ms | $(awk -v a="$pe" -v b="$pm" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') ms |"
+    echo "| ${delay} ms | $(ratio_cell "$delay" enrich minimal) | $(ms "$pe") ms | $(ms "$pm") ms | $(awk -v a="$pe" -v b="$pm" 'BEGIN { printf "%+.2f", (a - b) / 1000 }') ms |"
   done
   echo
   if [[ " $KINDS " == *" calls "* ]]; then
@@ -541,11 +545,8 @@ fi
     echo "| upstream delay | limit with the product's host calls / limit | product / limit with the product's host calls | CPU-ms per request: limit, with the calls, product |"
     echo "|---|---|---|---|"
     for delay in $DELAYS; do
-      r1="$(round_ratios "$delay" calls minimal | median)"
-      [[ -n "$r1" ]] || continue
-      r2="$(round_ratios "$delay" enrich calls | median)"
-      echo "| ${delay} ms | $(fmt %.2f "$r1")x$(round_ratios "$delay" calls minimal | awk '{ printf "%.2f\n", $1 }' | range) |" \
-        "$(fmt %.2f "$r2")x$(round_ratios "$delay" enrich calls | awk '{ printf "%.2f\n", $1 }' | range) |" \
+      [[ -n "$(round_ratios "$delay" calls minimal)" ]] || continue
+      echo "| ${delay} ms | $(ratio_cell "$delay" calls minimal) | $(ratio_cell "$delay" enrich calls) |" \
         "$(fmt %.4f "$(col "$delay" minimal 12 | median)"), $(fmt %.4f "$(col "$delay" calls 12 | median)"), $(fmt %.4f "$(col "$delay" enrich 12 | median)") |"
     done
     echo

@@ -106,33 +106,31 @@ impl<'a> Gathered<'a> {
             // Writing to a String cannot fail.
             let _ = write!(out, "{}", l.items.len());
         };
-        match f {
-            Field::CustomerName => match self.profile() {
-                Some(p) => v(p.full_name.as_ref(), "Unknown", out),
-                None => out.push_str(UNAVAILABLE),
-            },
-            Field::Segment => match self.profile() {
-                Some(p) => v(p.segment.as_ref(), "Standard", out),
-                None => out.push_str(UNAVAILABLE),
-            },
-            Field::OrderCount => match self.orders() {
-                Some(l) => count(l, out),
-                None => out.push_str(UNAVAILABLE),
-            },
-            Field::LastOrder => match self.orders() {
-                Some(l) => listing_label(l, "N/A", cfg, out),
-                None => out.push_str(UNAVAILABLE),
-            },
-            Field::TicketCount => match self.tickets() {
-                Some(l) => count(l, out),
-                None => out.push_str(UNAVAILABLE),
-            },
-            Field::TopPriority => match self.tickets() {
-                Some(l) => listing_label(l, "Normal", cfg, out),
-                None => out.push_str(UNAVAILABLE),
-            },
-            Field::Intent => clean_into(self.intent, max, out),
-            Field::CustomerNumber => clean_into(self.customer_number, max, out),
+        // `None`: the field's service gave nothing.
+        let written = match f {
+            Field::CustomerName => self
+                .profile()
+                .map(|p| v(p.full_name.as_ref(), "Unknown", out)),
+            Field::Segment => self
+                .profile()
+                .map(|p| v(p.segment.as_ref(), "Standard", out)),
+            Field::OrderCount => self.orders().map(|l| count(l, out)),
+            Field::LastOrder => self.orders().map(|l| listing_label(l, "N/A", cfg, out)),
+            Field::TicketCount => self.tickets().map(|l| count(l, out)),
+            Field::TopPriority => self.tickets().map(|l| listing_label(l, "Normal", cfg, out)),
+            // From the request: always there.
+            Field::Intent | Field::CustomerNumber => {
+                let text = if f == Field::Intent {
+                    self.intent
+                } else {
+                    self.customer_number
+                };
+                clean_into(text, max, out);
+                Some(())
+            }
+        };
+        if written.is_none() {
+            out.push_str(UNAVAILABLE);
         }
     }
 
