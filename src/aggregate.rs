@@ -106,6 +106,11 @@ impl<'a> Gathered<'a> {
             // Writing to a String cannot fail.
             let _ = write!(out, "{}", l.items.len());
         };
+        // From the request: always there.
+        let from_request = |text: &str, out: &mut String| {
+            clean_into(text, max, out);
+            Some(())
+        };
         // `None`: the field's service gave nothing.
         let written = match f {
             Field::CustomerName => self
@@ -118,16 +123,8 @@ impl<'a> Gathered<'a> {
             Field::LastOrder => self.orders().map(|l| listing_label(l, "N/A", cfg, out)),
             Field::TicketCount => self.tickets().map(|l| count(l, out)),
             Field::TopPriority => self.tickets().map(|l| listing_label(l, "Normal", cfg, out)),
-            // From the request: always there.
-            Field::Intent | Field::CustomerNumber => {
-                let text = if f == Field::Intent {
-                    self.intent
-                } else {
-                    self.customer_number
-                };
-                clean_into(text, max, out);
-                Some(())
-            }
+            Field::Intent => from_request(self.intent, out),
+            Field::CustomerNumber => from_request(self.customer_number, out),
         };
         if written.is_none() {
             out.push_str(UNAVAILABLE);
